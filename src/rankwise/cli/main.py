@@ -1,0 +1,43 @@
+"""``rankwise`` entry point: sub-commands are registered by their modules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from rankwise._version import __version__
+from rankwise.errors import RankwiseError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from rankwise.cli import data_cmd, demo
+
+    parser = argparse.ArgumentParser(prog="rankwise", description="Learning to rank for PyTorch.")
+    parser.add_argument("--version", action="version", version=f"rankwise {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    demo.register(commands)
+    data_cmd.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 bad input, 2 usage error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    err = Console(stderr=True)
+    try:
+        status: int = args.handler(args)
+    except (RankwiseError, FileNotFoundError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        return 1
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""A binary cache of ranking data: ``.npy`` arrays loaded memory-mapped, no pickle.
+
+A cache entry is a directory holding ``features.npy``, ``labels.npy``,
+``query_offsets.npy``, ``qids.npy``, optionally ``docids.npy`` and ``comments.npy``
+(fixed-width unicode, so they map too), and ``meta.json`` (format version, rankwise
+version, the source signature and loader options, the load report).
+
+Two ways to use it:
+
+- explicitly, with :func:`save_cache` / :func:`load_cache` on a directory of your choice
+  (``rankwise data convert data.txt data.rwcache``);
+- transparently, with ``read_svmlight(path, cache=True)``: the entry lives in the cache
+  directory (``$RANKWISE_CACHE_DIR``, else ``$XDG_CACHE_HOME/rankwise``, else
+  ``~/.cache/rankwise``) under a key made of the source's resolved path, size, mtime,
+  a sample hash of its content and the loader options. A stale entry is rebuilt.
+
+Entries are written to a temporary directory and renamed into place, so a crash or a
+concurrent writer never leaves a half-written entry behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from rankwise._version import __version__
+from rankwise.data._io import PathLike, file_signature
+from rankwise.data.ranking_data import LoadReport, RankingData
+from rankwise.errors import DataFormatError
+
+CACHE_FORMAT = 1
+_ARRAYS = ("features", "labels", "query_offsets", "qids", "docids", "comments")
+
+
+def default_cache_dir() -> Path:
+    """``$RANKWISE_CACHE_DIR``, else ``$XDG_CACHE_HOME/rankwise``, else ``~/.cache/rankwise``."""
+    env = os.environ.get("RANKWISE_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "rankwise"
+
+
+def save_cache(data: RankingData, directory: PathLike, meta: dict[str, Any] | None = None) -> Path:
+    """Write ``data`` as a cache directory (atomically: temporary directory, then rename)."""
+    target = Path(directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for name in _ARRAYS:
+            arr = getattr(data, name)
+            if arr is None:
+                continue
+            if arr.dtype == object:
+                arr = arr.astype(np.str_)
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+        info = {
+            "format": CACHE_FORMAT,
+            "rankwise_version": __version__,
+            "report": data.report.to_dict() if data.report is not None else None,
+            **(meta or {}),
+        }
+        (tmp / "meta.json").write_text(json.dumps(info, indent=2, sort_keys=True))
+        if target.exists():
+            # Replace an old entry: move it aside first so the rename below is atomic.
+            stale = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, stale / "entry")
+            shutil.rmtree(stale, ignore_errors=True)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def read_cache_meta(directory: PathLike) -> dict[str, Any]:
+    """The ``meta.json`` of a cache directory."""
+    path = Path(directory) / "meta.json"
+    if not path.is_file():
+        raise DataFormatError(f"{directory} is not a rankwise cache (no meta.json)")
+    meta: dict[str, Any] = json.loads(path.read_text())
+    if meta.get("format") != CACHE_FORMAT:
+        raise DataFormatError(
+            f"{directory}: cache format {meta.get('format')!r} is not {CACHE_FORMAT}; rebuild it"
+        )
+    return meta
+
+
+def load_cache(directory: PathLike, *, mmap: bool = True) -> RankingData:
+    """Load a cache directory; arrays are memory-mapped read-only unless ``mmap=False``."""
+    root = Path(directory)
+    meta = read_cache_meta(root)
+    mode: Literal["r"] | None = "r" if mmap else None
+    arrays: dict[str, Any] = {}
+    for name in _ARRAYS:
+        path = root / f"{name}.npy"
+        arrays[name] = np.load(path, mmap_mode=mode, allow_pickle=False) if path.exists() else None
+    for required in ("features", "labels", "query_offsets", "qids"):
+        if arrays[required] is None:
+            raise DataFormatError(f"{directory}: cache entry lacks {required}.npy")
+    report = LoadReport.from_dict(meta["report"]) if meta.get("report") else LoadReport()
+    report.from_cache = True
+    return RankingData(report=report, **arrays)
+
+
+def cache_key(signature: dict[str, Any], kind: str, options: dict[str, Any]) -> str:
+    blob = json.dumps(
+        {"signature": signature, "kind": kind, "options": options, "format": CACHE_FORMAT},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def cached_load(
+    path: PathLike,
+    *,
+    kind: str,
+    options: dict[str, Any],
+    loader: Callable[[], RankingData],
+    cache_dir: Path | None = None,
+) -> RankingData:
+    """Load ``path`` through the cache: reuse a fresh entry, else run ``loader`` and store it."""
+    root = cache_dir if cache_dir is not None else default_cache_dir()
+    signature = file_signature(path)
+    key = cache_key(signature, kind, options)
+    entry = root / f"{Path(path).name}.{key}"
+    if (entry / "meta.json").is_file():
+        try:
+            return load_cache(entry)
+        except (DataFormatError, ValueError, OSError):
+            pass  # damaged or outdated entry: rebuilt below
+    data = loader()
+    save_cache(data, entry, meta={"source": signature, "kind": kind, "options": options})
+    _prune_stale(root, Path(path).name, signature["path"], keep=entry)
+    return data
+
+
+def _prune_stale(root: Path, name: str, source_path: object, keep: Path) -> None:
+    """Remove entries built from an older version of the same source file."""
+    for other in root.glob(f"{name}.*"):
+        if other == keep or not other.is_dir():
+            continue
+        try:
+            meta = json.loads((other / "meta.json").read_text())
+        except (OSError, ValueError):
+            continue
+        same_source = meta.get("source", {}).get("path") == source_path
+        if same_source and meta.get("options") is not None:
+            shutil.rmtree(other, ignore_errors=True)
