@@ -53,7 +53,12 @@ NonContiguousPolicy = Literal["error", "group"]
 #: Largest feature index accepted when ``num_features`` is inferred; beyond it a dense
 #: layout would be unreasonable and the index is more likely a typo.
 MAX_INFERRED_FEATURES = 1 << 20
-DEFAULT_CHUNK_SIZE = 4 << 20
+# 1 MiB blocks keep the per-block temporaries (about 30 bytes per input byte) small
+# next to the output, at no measurable cost in speed (benchmarks/README.md).
+DEFAULT_CHUNK_SIZE = 1 << 20
+# Arrow's default pool (jemalloc) keeps freed pages around; the parser's temporaries
+# are short-lived, so they go to the system allocator, which returns them at once.
+_POOL = pa.system_memory_pool()
 
 _INT64_MAX = (1 << 63) - 1
 _NEWLINE, _HASH, _COLON = ord("\n"), ord("#"), ord(":")
@@ -240,15 +245,15 @@ def _tokenize_fast(buf: bytes, first_line: int) -> _Block | None:
         return None
     value_null: npt.NDArray[np.bool_] | None = None
     try:
-        digits = pc.ascii_is_decimal(strings).to_numpy(zero_copy_only=False)
+        digits = pc.ascii_is_decimal(strings, memory_pool=_POOL).to_numpy(zero_copy_only=False)
         if not digits[is_integer].all():
             return None
         if b"NULL" in buf:
-            null_arrow = pc.equal(strings, "NULL")
+            null_arrow = pc.equal(strings, "NULL", memory_pool=_POOL)
             value_null = null_arrow.to_numpy(zero_copy_only=False)
             if value_null[is_integer | is_label].any():
                 return None
-            strings = pc.if_else(null_arrow, "nan", strings)
+            strings = pc.if_else(null_arrow, "nan", strings, memory_pool=_POOL)
         numbers = _cast_float(strings)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
@@ -285,7 +290,8 @@ def _tokenize_fast(buf: bytes, first_line: int) -> _Block | None:
 
 
 def _cast_float(strings: pa.Array) -> npt.NDArray[np.float64]:
-    out: npt.NDArray[np.float64] = pc.cast(strings, pa.float64()).to_numpy(zero_copy_only=False)
+    cast = pc.cast(strings, pa.float64(), memory_pool=_POOL)
+    out: npt.NDArray[np.float64] = cast.to_numpy(zero_copy_only=False)
     return out
 
 
@@ -426,7 +432,10 @@ class _Assembler:
         self.labels: list[npt.NDArray[np.float32]] = []
         self.qids: list[npt.NDArray[np.int64]] = []
         self.line_numbers: list[npt.NDArray[np.int64]] = []
-        self.comments: list[list[str] | None] = []
+        # Per block: comments and docids as numpy string arrays (None: the block had none),
+        # so that no per-document Python string outlives its block.
+        self.comments: list[npt.NDArray[np.str_] | None] = []
+        self.docids: list[npt.NDArray[np.str_] | None] = []
         self.block_docs: list[int] = []
         self.lines = 0
         self.skipped_lines = 0
@@ -516,7 +525,12 @@ class _Assembler:
         self.labels.append(block.labels.astype(np.float32))
         self.qids.append(block.qids)
         self.line_numbers.append(block.line_numbers)
-        self.comments.append(block.comments)
+        if block.comments is None:
+            self.comments.append(None)
+            self.docids.append(None)
+        else:
+            self.comments.append(np.array(block.comments, dtype=np.str_))
+            self.docids.append(_docids_from_comments(block.comments))
         self.block_docs.append(k)
 
     def _count_fills(self, block: _Block, nonfinite: npt.NDArray[np.bool_]) -> None:
@@ -564,7 +578,8 @@ class _Assembler:
         labels = _concat(self.labels, np.float32)
         qids = _concat(self.qids, np.int64)
         line_numbers = _concat(self.line_numbers, np.int64)
-        comments = self._comments_array()
+        comments = self._merge_strings(self.comments)
+        docids = self._merge_strings(self.docids)
         report = LoadReport(
             sources=[self.source],
             lines=self.lines,
@@ -576,7 +591,7 @@ class _Assembler:
             features,
             labels,
             qids,
-            docids=_docids_from_comments(comments),
+            docids=docids,
             comments=comments,
             noncontiguous=opts.noncontiguous,
             report=report,
@@ -584,13 +599,17 @@ class _Assembler:
             line_numbers=line_numbers,
         )
 
-    def _comments_array(self) -> npt.NDArray[np.str_] | None:
-        if all(c is None for c in self.comments):
+    def _merge_strings(
+        self, parts: list[npt.NDArray[np.str_] | None]
+    ) -> npt.NDArray[np.str_] | None:
+        """One array over all blocks; blocks without strings contribute ``""``."""
+        if all(p is None for p in parts):
             return None
-        merged: list[str] = []
-        for block_comments, k in zip(self.comments, self.block_docs, strict=True):
-            merged.extend(block_comments if block_comments is not None else [""] * k)
-        return np.array(merged, dtype=np.str_)
+        filled = [
+            p if p is not None else np.full(k, "", dtype=np.str_)
+            for p, k in zip(parts, self.block_docs, strict=True)
+        ]
+        return np.concatenate(filled)
 
 
 def _nonfinite_reason(block: _Block, k: int) -> str:
@@ -613,12 +632,11 @@ def _concat(parts: list[npt.NDArray[Any]], dtype: type) -> npt.NDArray[Any]:
     return np.concatenate(parts).astype(dtype, copy=False)
 
 
-def _docids_from_comments(comments: npt.NDArray[np.str_] | None) -> npt.NDArray[np.str_] | None:
-    if comments is None:
-        return None
+def _docids_from_comments(comments: list[str]) -> npt.NDArray[np.str_] | None:
+    """The ``docid = D`` value of each comment (``""`` without one); None if none has one."""
     ids = []
     found = False
-    for c in comments.tolist():
+    for c in comments:
         m = _DOCID.search(c)
         if m:
             found = True
