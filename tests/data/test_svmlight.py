@@ -6,6 +6,7 @@ import bz2
 import contextlib
 import gzip
 import lzma
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -368,14 +369,15 @@ def test_fast_tokenizer_accepts_valid_input_and_agrees_with_reference(text: byte
     _same_block(fast, ref)
 
 
-@settings(max_examples=300, deadline=None)
+# A generous per-example deadline turns a hang (or a pathological slowdown) into a failure.
+@settings(max_examples=300, deadline=timedelta(seconds=5))
 @given(near_valid_lines())
 def test_parser_parses_or_raises_its_own_error_on_near_valid_input(text: bytes):
     with contextlib.suppress(ParseError, DataFormatError):
         parse_svmlight(text, allow_empty=True)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=timedelta(seconds=5))
 @given(st.binary(max_size=300))
 def test_parser_parses_or_raises_its_own_error_on_random_bytes(raw: bytes):
     with contextlib.suppress(ParseError, DataFormatError):

@@ -16,7 +16,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rankwise.data._io import PathLike
-from rankwise.data.ranking_data import LoadReport, RankingData, describe_label_range
+from rankwise.data.ranking_data import (
+    LoadReport,
+    RankingData,
+    describe_label_range,
+    invalid_labels,
+)
 from rankwise.errors import DataFormatError
 
 _FEATURE_COLUMN = re.compile(r"(?:f|feature_?)(\d+)")
@@ -91,11 +96,7 @@ def read_parquet(
     if labels_col.null_count:
         raise DataFormatError(f"{path}: column {label_column!r} has {labels_col.null_count} nulls")
     labels = labels_col.to_numpy().astype(np.float32)
-    bad = ~np.isfinite(labels)
-    if min_label is not None:
-        bad |= labels < min_label
-    if max_label is not None:
-        bad |= labels > max_label
+    bad = invalid_labels(labels, min_label, max_label)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataFormatError(

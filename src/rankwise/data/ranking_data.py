@@ -354,6 +354,18 @@ class RankingData:
         )
 
 
+def invalid_labels(
+    labels: npt.NDArray[np.floating[Any]], min_label: float | None, max_label: float | None
+) -> npt.NDArray[np.bool_]:
+    """True where a label is non-finite or outside ``[min_label, max_label]`` (None: open)."""
+    bad = ~np.isfinite(labels)
+    if min_label is not None:
+        bad |= labels < min_label
+    if max_label is not None:
+        bad |= labels > max_label
+    return bad
+
+
 def describe_label_range(min_label: float | None, max_label: float | None) -> str:
     """``[min, max]`` with an open side written as -inf/inf, for error messages."""
     lo = "-inf" if min_label is None else f"{min_label:g}"

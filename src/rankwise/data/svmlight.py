@@ -44,7 +44,12 @@ from rankwise.data._io import (
     open_binary_read,
     open_binary_write,
 )
-from rankwise.data.ranking_data import LoadReport, RankingData, describe_label_range
+from rankwise.data.ranking_data import (
+    LoadReport,
+    RankingData,
+    describe_label_range,
+    invalid_labels,
+)
 from rankwise.errors import DataFormatError, ParseError
 
 NonFinitePolicy = Literal["error", "fill"]
@@ -447,11 +452,7 @@ class _Assembler:
         found: list[tuple[int, str]] = []
         opts = self.options
         labels = block.labels
-        bad = ~np.isfinite(labels)
-        if opts.min_label is not None:
-            bad |= labels < opts.min_label
-        if opts.max_label is not None:
-            bad |= labels > opts.max_label
+        bad = invalid_labels(labels, opts.min_label, opts.max_label)
         if bad.any():
             d = int(np.flatnonzero(bad)[0])
             allowed = describe_label_range(opts.min_label, opts.max_label)
