@@ -358,7 +358,7 @@ def invalid_labels(
     labels: npt.NDArray[np.floating[Any]], min_label: float | None, max_label: float | None
 ) -> npt.NDArray[np.bool_]:
     """True where a label is non-finite or outside ``[min_label, max_label]`` (None: open)."""
-    bad = ~np.isfinite(labels)
+    bad: npt.NDArray[np.bool_] = ~np.isfinite(labels)
     if min_label is not None:
         bad |= labels < min_label
     if max_label is not None:
