@@ -1,0 +1,1 @@
+"""Pure tensor code: metrics, losses, sorting relaxations, masking and reduction helpers."""

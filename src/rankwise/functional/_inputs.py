@@ -1,0 +1,110 @@
+"""Input checking and numpy interoperability shared by metrics and losses."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Literal, ParamSpec, TypeVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+Reduction = Literal["mean", "sum", "none"]
+REDUCTIONS = ("mean", "sum", "none")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def compute_dtype(scores: Tensor) -> torch.dtype:
+    """float64 stays float64; every other dtype (fp16, bf16, fp32, ints) computes in float32."""
+    return torch.float64 if scores.dtype == torch.float64 else torch.float32
+
+
+def check_lists(
+    scores: Tensor,
+    labels: Tensor,
+    mask: Tensor | None,
+    *,
+    name: str,
+    nonnegative_labels: bool = True,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Validate ``[B, L]`` scores/labels/mask and return them in the compute dtype.
+
+    A 1-d input is one list (``[L]`` becomes ``[1, L]``). ``mask=None`` means every item
+    is real. Raises ``ValueError`` naming the function and the offending argument.
+    """
+    if not isinstance(scores, Tensor) or not isinstance(labels, Tensor):
+        raise TypeError(f"{name}: scores and labels must be tensors (or numpy arrays)")
+    if scores.dim() == 1:
+        scores = scores.unsqueeze(0)
+        labels = labels.unsqueeze(0) if labels.dim() == 1 else labels
+        mask = mask.unsqueeze(0) if mask is not None and mask.dim() == 1 else mask
+    if scores.dim() != 2:
+        raise ValueError(
+            f"{name}: scores must be [batch, list] (or [list]), got {tuple(scores.shape)}"
+        )
+    if labels.shape != scores.shape:
+        raise ValueError(
+            f"{name}: labels shape {tuple(labels.shape)} differs from scores {tuple(scores.shape)}"
+        )
+    if mask is None:
+        mask = torch.ones_like(scores, dtype=torch.bool)
+    elif mask.shape != scores.shape:
+        raise ValueError(
+            f"{name}: mask shape {tuple(mask.shape)} differs from scores {tuple(scores.shape)}"
+        )
+    elif mask.dtype != torch.bool:
+        raise ValueError(f"{name}: mask must be a bool tensor (True = real item), got {mask.dtype}")
+    dtype = compute_dtype(scores)
+    scores = scores.to(dtype)
+    labels = labels.to(device=scores.device, dtype=dtype)
+    mask = mask.to(scores.device)
+    if torch.isnan(scores[mask]).any():
+        raise ValueError(f"{name}: scores contain NaN at real (unmasked) items")
+    real_labels = labels[mask]
+    if not torch.isfinite(real_labels).all():
+        raise ValueError(f"{name}: labels contain NaN or inf at real items")
+    if nonnegative_labels and (real_labels < 0).any():
+        raise ValueError(f"{name}: labels must be >= 0 at real items (graded relevance)")
+    return scores, labels.masked_fill(~mask, 0.0), mask
+
+
+def check_reduction(reduction: str, name: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def check_k(k: int | None, name: str) -> None:
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise ValueError(f"{name}: k must be a positive integer or None, got {k!r}")
+
+
+def numpy_compatible(fn: Callable[P, R]) -> Callable[P, R]:
+    """Let a tensor function take numpy arrays (and lists): it then returns numpy.
+
+    Tensor arguments and keyword arguments that are ``np.ndarray`` are converted with
+    ``torch.as_tensor`` (no copy where possible); if any was numpy, tensor results are
+    converted back with ``.numpy()`` (0-d arrays for reduced results).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        converted = False
+
+        def conv(x: Any) -> Any:
+            nonlocal converted
+            if isinstance(x, np.ndarray):
+                converted = True
+                return torch.as_tensor(x)
+            return x
+
+        args = tuple(conv(a) for a in args)
+        kwargs = {k: conv(v) for k, v in kwargs.items()}
+        out = fn(*args, **kwargs)
+        if converted and isinstance(out, Tensor):
+            return out.detach().cpu().numpy()
+        return out
+
+    return wrapper

@@ -1,0 +1,107 @@
+"""Ranking lists by score, with explicit tie handling, for the rank-based metrics.
+
+:func:`rank_lists` sorts every list of a batch once and describes the result as
+*tie groups*: for the item at ranked position ``q`` (0-based), ``group_start[q]`` and
+``group_end[q]`` (exclusive) are the positions its tie group occupies.
+
+- ``ties="average"``: a group is a maximal run of equal scores. Every metric computes
+  its exact expected value over uniformly random orderings within each group, in closed
+  form (the positions of a group's items are exchangeable), never by sampling or
+  enumerating permutations.
+- ``"stable"``: equal scores keep their input order (earlier item ranks first);
+  ``"pessimistic"``: among equal scores, lower labels rank first (relevant items last);
+  ``"optimistic"``: higher labels first. For these three every item is its own group,
+  so the same formulas give the value of that one ordering.
+
+Masked items always come after every real item, also when a real item scores ``-inf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+Ties = Literal["average", "pessimistic", "optimistic", "stable"]
+TIES = ("average", "pessimistic", "optimistic", "stable")
+
+
+@dataclass
+class RankedLists:
+    """A batch of lists in ranked order (see the module docstring)."""
+
+    labels: Tensor  # [B, L] labels in ranked order, 0 at masked positions
+    valid: Tensor  # [B, L] bool; the first n_valid positions of each row
+    group_start: Tensor  # [B, L] int64
+    group_end: Tensor  # [B, L] int64 (exclusive)
+    n_valid: Tensor  # [B] int64
+    order: Tensor  # [B, L] int64: input index of the item at each ranked position
+    singleton_groups: bool  # True unless ties == "average"
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.labels.shape
+
+    def positions(self) -> Tensor:
+        """[L] int64 ranked positions 0..L-1."""
+        return torch.arange(self.labels.shape[1], device=self.labels.device)
+
+    def prefix_sum(self, values: Tensor) -> Tensor:
+        """[B, L+1] cumulative sums of ``values`` [B, L] (ranked order) with a leading 0."""
+        out = values.new_zeros(values.shape[0], values.shape[1] + 1)
+        torch.cumsum(values, dim=1, out=out[:, 1:])
+        return out
+
+
+def _stable_argsort(key: Tensor, descending: bool) -> Tensor:
+    return torch.sort(key, dim=1, descending=descending, stable=True).indices
+
+
+def rank_lists(scores: Tensor, labels: Tensor, mask: Tensor, ties: Ties) -> RankedLists:
+    """Sort ``[B, L]`` lists by descending score; describe ties as groups (module docstring)."""
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+    batch, length = scores.shape
+    device = scores.device
+    key = scores.masked_fill(~mask, float("-inf"))
+    # Lexicographic order by successive stable sorts, least significant key first:
+    # (label, for pessimistic/optimistic) -> (real before masked, only needed when a real
+    # item scores -inf like the masked ones) -> score.
+    order: Tensor | None = None
+
+    def apply(perm: Tensor) -> None:
+        nonlocal order, key
+        key = key.gather(1, perm)
+        order = perm if order is None else order.gather(1, perm)
+
+    if ties in ("pessimistic", "optimistic"):
+        apply(_stable_argsort(labels.masked_fill(~mask, 0.0), descending=ties == "optimistic"))
+    real_neg_inf = bool((torch.isneginf(scores) & mask).any())
+    if real_neg_inf:
+        current_mask = mask if order is None else mask.gather(1, order)
+        apply(_stable_argsort((~current_mask).to(torch.int8), descending=False))
+    apply(_stable_argsort(key, descending=True))
+    assert order is not None
+    valid = mask.gather(1, order)
+    ranked_labels = labels.gather(1, order).masked_fill(~valid, 0.0)
+    n_valid = mask.sum(dim=1)
+    pos = torch.arange(length, device=device).expand(batch, length)
+    if ties != "average":
+        return RankedLists(ranked_labels, valid, pos, pos + 1, n_valid, order, True)
+    # Tie groups: a new group starts where the score changes (or validity changes).
+    new = torch.ones(batch, length, dtype=torch.bool, device=device)
+    new[:, 1:] = (key[:, 1:] != key[:, :-1]) | (valid[:, 1:] != valid[:, :-1])
+    start = torch.where(new, pos, torch.zeros_like(pos)).cummax(dim=1).values
+    last = torch.ones(batch, length, dtype=torch.bool, device=device)
+    last[:, :-1] = new[:, 1:]
+    end_marks = torch.where(last, pos + 1, torch.full_like(pos, length))
+    end = end_marks.flip(1).cummin(dim=1).values.flip(1)
+    return RankedLists(ranked_labels, valid, start, end, n_valid, order, False)
+
+
+def ideal_labels(labels: Tensor, mask: Tensor) -> Tensor:
+    """Labels of each list sorted descending (masked items last, as 0): the ideal ranking."""
+    key = labels.masked_fill(~mask, float("-inf"))
+    return key.sort(dim=1, descending=True).values.clamp(min=0.0)
