@@ -120,7 +120,7 @@ def _relevance(labels: Tensor, threshold: Threshold) -> Tensor:
     return labels >= threshold
 
 
-def _finish(
+def finish_metric(
     values: Tensor,
     has_relevant: Tensor,
     has_items: Tensor,
@@ -178,70 +178,40 @@ def _ideal(
 
 
 # --------------------------------------------------------------------------- metrics
-@numpy_compatible
-def dcg(
-    scores: Tensor,
-    labels: Tensor,
-    *,
-    mask: Tensor | None = None,
-    k: int | None = None,
-    gain: Gain = "exp2",
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
-) -> Tensor:
-    r"""Discounted cumulative gain: :math:`\sum_{r \le k} \text{gain}(y_{(r)}) / \log_2(1+r)`.
+# --------------------------------------------------------------------------- kernels
+# A kernel takes lists already ranked by :func:`rank_lists` and returns the value of each
+# list and whether the list "has a relevant item" (the lists the ``empty`` policy is
+# about). Public functions and :func:`rankwise.metrics.evaluate` share them, so a batch
+# evaluated on several metrics is ranked once per tie convention.
 
-    Järvelin & Kekäläinen 2002. A list with no positive gain follows ``empty``.
 
-    Example:
-        >>> dcg(torch.tensor([[3., 2., 1.]]), torch.tensor([[1., 0., 2.]]), gain="linear")
-        tensor(2.)
-    """
-    ranked, labels, mask = _setup("dcg", scores, labels, mask, k, ties, reduction)
+def dcg_kernel(
+    ranked: RankedLists, labels: Tensor, mask: Tensor, *, k: int | None = None, gain: Gain = "exp2"
+) -> tuple[Tensor, Tensor]:
+    """Per-list DCG and whether the list has a positive gain (see :func:`dcg`)."""
     g = apply_gain(ranked.labels, gain) * ranked.valid
     weights = _cut(discounts(g.shape[1], g.dtype, g.device), k)
-    values = (g * expected_position_weight(ranked, weights)).sum(dim=1)
-    return _finish(values, (g > 0).any(dim=1), ranked.n_valid > 0, empty, reduction)
+    return (g * expected_position_weight(ranked, weights)).sum(dim=1), (g > 0).any(dim=1)
 
 
-@numpy_compatible
-def ndcg(
-    scores: Tensor,
+def ndcg_kernel(
+    ranked: RankedLists,
     labels: Tensor,
+    mask: Tensor,
     *,
-    mask: Tensor | None = None,
     k: int | None = None,
     gain: Gain = "exp2",
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
     ideal_labels: Tensor | None = None,
     ideal_mask: Tensor | None = None,
-) -> Tensor:
-    r"""Normalised DCG: :math:`\text{DCG@}k / \text{IDCG@}k`, in [0, 1].
-
-    IDCG@k is the DCG@k of the labels sorted in decreasing order (Järvelin &
-    Kekäläinen 2002). A list whose IDCG is 0 (no positive gain) follows ``empty``.
-    ``ideal_labels`` [B, L'] (with ``ideal_mask``) gives the ideal ranking from another
-    set of judgements, e.g. every judged document of a query rather than only the
-    retrieved ones (trec_eval's ``ndcg_cut``).
-
-    Example:
-        >>> ndcg(torch.tensor([[3., 2., 1.]]), torch.tensor([[0., 0., 1.]]), gain="linear")
-        tensor(0.5000)
-    """
-    ranked, labels, mask = _setup("ndcg", scores, labels, mask, k, ties, reduction)
-    g = apply_gain(ranked.labels, gain) * ranked.valid
-    weights = _cut(discounts(g.shape[1], g.dtype, g.device), k)
-    actual = (g * expected_position_weight(ranked, weights)).sum(dim=1)
+) -> tuple[Tensor, Tensor]:
+    """Per-list NDCG and whether the list's IDCG is positive (see :func:`ndcg`)."""
+    actual, _ = dcg_kernel(ranked, labels, mask, k=k, gain=gain)
     ideal_y, ideal_m = _ideal(labels, mask, ideal_labels, ideal_mask, "ndcg")
     best = apply_gain(ideal_labels_sorted(ideal_y, ideal_m), gain)
     ideal_weights = _cut(discounts(best.shape[1], best.dtype, best.device), k)
     idcg = (best * ideal_weights).sum(dim=1)
     has_relevant = idcg > 0
-    values = actual / torch.where(has_relevant, idcg, torch.ones_like(idcg))
-    return _finish(values, has_relevant, ranked.n_valid > 0, empty, reduction)
+    return actual / torch.where(has_relevant, idcg, torch.ones_like(idcg)), has_relevant
 
 
 def ideal_labels_sorted(labels: Tensor, mask: Tensor) -> Tensor:
@@ -249,26 +219,16 @@ def ideal_labels_sorted(labels: Tensor, mask: Tensor) -> Tensor:
     return ideal_labels(labels, mask)
 
 
-@numpy_compatible
-def precision(
-    scores: Tensor,
+def precision_kernel(
+    ranked: RankedLists,
     labels: Tensor,
+    mask: Tensor,
     *,
-    mask: Tensor | None = None,
     k: int | None = None,
     threshold: Threshold = 1.0,
     short_lists: Literal["whole", "pad"] = "whole",
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
-) -> Tensor:
-    """Precision@k: the fraction of the top k items that are relevant.
-
-    ``short_lists="whole"`` (default, Rax) divides by ``min(k, list length)``, so a list
-    shorter than k counts as a whole list; ``"pad"`` divides by ``k`` as if the missing
-    positions held non-relevant items (trec_eval ``P_k``, ranx).
-    """
-    ranked, labels, mask = _setup("precision", scores, labels, mask, k, ties, reduction)
+) -> tuple[Tensor, Tensor]:
+    """Per-list precision@k and whether the list has a relevant item."""
     if short_lists not in ("whole", "pad"):
         raise ValueError(f"precision: short_lists must be 'whole' or 'pad', got {short_lists!r}")
     rel = _relevance(ranked.labels, threshold) & ranked.valid
@@ -276,12 +236,10 @@ def precision(
     kk = n if k is None else torch.clamp(n, max=k)
     count = (rel * expected_in_top(ranked, kk)).sum(dim=1).to(ranked.labels.dtype)
     denom = kk if (short_lists == "whole" or k is None) else torch.full_like(n, k)
-    values = count / denom.clamp(min=1).to(count.dtype)
-    return _finish(values, rel.any(dim=1), n > 0, empty, reduction)
+    return count / denom.clamp(min=1).to(count.dtype), rel.any(dim=1)
 
 
 def _relevant_total(
-    ranked: RankedLists,
     labels: Tensor,
     mask: Tensor,
     threshold: Threshold,
@@ -293,87 +251,56 @@ def _relevant_total(
     return (_relevance(ideal_y, threshold) & ideal_m).sum(dim=1)
 
 
-@numpy_compatible
-def recall(
-    scores: Tensor,
+def recall_kernel(
+    ranked: RankedLists,
     labels: Tensor,
+    mask: Tensor,
     *,
-    mask: Tensor | None = None,
     k: int | None = None,
     threshold: Threshold = 1.0,
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
     ideal_labels: Tensor | None = None,
     ideal_mask: Tensor | None = None,
-) -> Tensor:
-    """Recall@k: relevant items in the top k over all relevant items.
-
-    The number of relevant items comes from ``ideal_labels`` when given (e.g. all
-    judged documents, including those a run did not retrieve).
-    """
-    ranked, labels, mask = _setup("recall", scores, labels, mask, k, ties, reduction)
+) -> tuple[Tensor, Tensor]:
+    """Per-list recall@k and whether the list (or its ideal labels) has a relevant item."""
     rel = _relevance(ranked.labels, threshold) & ranked.valid
-    total = _relevant_total(ranked, labels, mask, threshold, ideal_labels, ideal_mask, "recall")
+    total = _relevant_total(labels, mask, threshold, ideal_labels, ideal_mask, "recall")
     kk = ranked.n_valid if k is None else torch.clamp(ranked.n_valid, max=k)
     count = (rel * expected_in_top(ranked, kk)).sum(dim=1).to(ranked.labels.dtype)
-    values = count / total.clamp(min=1).to(count.dtype)
-    return _finish(values, total > 0, ranked.n_valid > 0, empty, reduction)
+    return count / total.clamp(min=1).to(count.dtype), total > 0
 
 
-@numpy_compatible
-def r_precision(
-    scores: Tensor,
+def r_precision_kernel(
+    ranked: RankedLists,
     labels: Tensor,
+    mask: Tensor,
     *,
-    mask: Tensor | None = None,
     threshold: Threshold = 1.0,
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
     ideal_labels: Tensor | None = None,
     ideal_mask: Tensor | None = None,
-) -> Tensor:
-    """R-precision: precision at R, where R is the list's number of relevant items.
-
-    Equals recall@R. trec_eval ``Rprec`` (with ``ideal_labels`` = all judgements).
-    """
-    ranked, labels, mask = _setup("r_precision", scores, labels, mask, None, ties, reduction)
+) -> tuple[Tensor, Tensor]:
+    """Per-list R-precision and whether the list has a relevant item."""
     rel = _relevance(ranked.labels, threshold) & ranked.valid
-    total = _relevant_total(
-        ranked, labels, mask, threshold, ideal_labels, ideal_mask, "r_precision"
-    )
+    total = _relevant_total(labels, mask, threshold, ideal_labels, ideal_mask, "r_precision")
     count = (rel * expected_in_top(ranked, total)).sum(dim=1).to(ranked.labels.dtype)
-    values = count / total.clamp(min=1).to(count.dtype)
-    return _finish(values, total > 0, ranked.n_valid > 0, empty, reduction)
+    return count / total.clamp(min=1).to(count.dtype), total > 0
 
 
-@numpy_compatible
-def hits(
-    scores: Tensor,
+def hits_kernel(
+    ranked: RankedLists,
     labels: Tensor,
+    mask: Tensor,
     *,
-    mask: Tensor | None = None,
     k: int | None = None,
     threshold: Threshold = 1.0,
     binary: bool = True,
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
-) -> Tensor:
-    """Hits@k: 1 if a relevant item is in the top k, else 0 (the "hit rate").
-
-    ``binary=False`` gives the number of relevant items in the top k instead (ranx's
-    ``hits``). With ``ties="average"`` the binary form is the exact probability of a hit
-    when the tie group that straddles position k is ordered at random (hypergeometric).
-    """
-    ranked, labels, mask = _setup("hits", scores, labels, mask, k, ties, reduction)
+) -> tuple[Tensor, Tensor]:
+    """Per-list hits@k (binary or a count) and whether the list has a relevant item."""
     rel = _relevance(ranked.labels, threshold) & ranked.valid
     n = ranked.n_valid
     kk = n if k is None else torch.clamp(n, max=k)
     if not binary:
         values = (rel * expected_in_top(ranked, kk)).sum(dim=1).to(ranked.labels.dtype)
-        return _finish(values, rel.any(dim=1), n > 0, empty, reduction)
+        return values, rel.any(dim=1)
     dtype = ranked.labels.dtype
     cum = ranked.prefix_sum(rel.to(dtype))
     last = (kk - 1).clamp(min=0).unsqueeze(1)
@@ -388,29 +315,18 @@ def hits(
     log_p = _log_comb((t - r).clamp(min=0), s.clamp(max=(t - r).clamp(min=0))) - _log_comb(t, s)
     p_none = torch.where(possible, torch.exp(log_p), torch.zeros_like(log_p))
     values = torch.where(above, torch.ones_like(p_none), 1.0 - p_none).to(dtype)
-    values = torch.where(n > 0, values, torch.zeros_like(values))
-    return _finish(values, rel.any(dim=1), n > 0, empty, reduction)
+    return torch.where(n > 0, values, torch.zeros_like(values)), rel.any(dim=1)
 
 
-@numpy_compatible
-def reciprocal_rank(
-    scores: Tensor,
+def reciprocal_rank_kernel(
+    ranked: RankedLists,
     labels: Tensor,
+    mask: Tensor,
     *,
-    mask: Tensor | None = None,
     k: int | None = None,
     threshold: Threshold = 1.0,
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
-) -> Tensor:
-    """Reciprocal rank of the first relevant item (0 if it is ranked below k); mean: MRR.
-
-    With ``ties="average"``: if the first tie group holding a relevant item spans
-    positions a+1..a+t and holds r relevant items, the first of them is at a+j with
-    probability C(t-j, r-1)/C(t, r); the value is the expectation of 1/(a+j).
-    """
-    ranked, labels, mask = _setup("reciprocal_rank", scores, labels, mask, k, ties, reduction)
+) -> tuple[Tensor, Tensor]:
+    """Per-list reciprocal rank and whether the list has a relevant item."""
     rel = _relevance(ranked.labels, threshold) & ranked.valid
     has_rel = rel.any(dim=1)
     dtype = ranked.labels.dtype
@@ -418,8 +334,7 @@ def reciprocal_rank(
     if ranked.singleton_groups:
         rank = (first.squeeze(1) + 1).to(dtype)
         inside = torch.ones_like(has_rel) if k is None else rank <= k
-        values = torch.where(has_rel & inside, 1.0 / rank, torch.zeros_like(rank))
-        return _finish(values, has_rel, ranked.n_valid > 0, empty, reduction)
+        return torch.where(has_rel & inside, 1.0 / rank, torch.zeros_like(rank)), has_rel
     cum = ranked.prefix_sum(rel.to(torch.float64))
     a = ranked.group_start.gather(1, first)
     e = ranked.group_end.gather(1, first)
@@ -433,33 +348,20 @@ def reciprocal_rank(
     if k is not None:
         weight = torch.where(rank <= k, weight, torch.zeros_like(weight))
     values = weight.sum(dim=1).to(dtype)
-    values = torch.where(has_rel, values, torch.zeros_like(values))
-    return _finish(values, has_rel, ranked.n_valid > 0, empty, reduction)
+    return torch.where(has_rel, values, torch.zeros_like(values)), has_rel
 
 
-@numpy_compatible
-def average_precision(
-    scores: Tensor,
+def average_precision_kernel(
+    ranked: RankedLists,
     labels: Tensor,
+    mask: Tensor,
     *,
-    mask: Tensor | None = None,
     k: int | None = None,
     threshold: Threshold = 1.0,
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
     ideal_labels: Tensor | None = None,
     ideal_mask: Tensor | None = None,
-) -> Tensor:
-    r"""Average precision (mean: MAP): :math:`\frac1R \sum_{r \le k,\ y_{(r)}\ \text{rel}} P@r`.
-
-    R is the number of relevant items of the list (or of ``ideal_labels``), as in
-    trec_eval ``map``/``map_cut``, Rax and ranx. With ``ties="average"`` the value is the
-    exact expectation (McSherry & Najork 2008): in a tie group of t items with r relevant
-    after R' relevant items, position a+j holds a relevant item with probability r/t, and
-    then has on average R' + 1 + (j-1)(r-1)/(t-1) relevant items at or above it.
-    """
-    ranked, labels, mask = _setup("average_precision", scores, labels, mask, k, ties, reduction)
+) -> tuple[Tensor, Tensor]:
+    """Per-list average precision and whether the list has a relevant item."""
     rel = _relevance(ranked.labels, threshold) & ranked.valid
     dtype = ranked.labels.dtype
     cum = ranked.prefix_sum(rel.to(dtype))
@@ -473,34 +375,19 @@ def average_precision(
     contrib = (r / t) * expected_hits / (pos + 1.0) * ranked.valid
     if k is not None:
         contrib = contrib * (pos < k)
-    total = _relevant_total(
-        ranked, labels, mask, threshold, ideal_labels, ideal_mask, "average_precision"
-    )
-    values = contrib.sum(dim=1) / total.clamp(min=1).to(dtype)
-    return _finish(values, total > 0, ranked.n_valid > 0, empty, reduction)
+    total = _relevant_total(labels, mask, threshold, ideal_labels, ideal_mask, "average_precision")
+    return contrib.sum(dim=1) / total.clamp(min=1).to(dtype), total > 0
 
 
-@numpy_compatible
-def err(
-    scores: Tensor,
+def err_kernel(
+    ranked: RankedLists,
     labels: Tensor,
+    mask: Tensor,
     *,
-    mask: Tensor | None = None,
     k: int | None = None,
     max_label: float = 4.0,
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
-) -> Tensor:
-    r"""Expected reciprocal rank (Chapelle et al. 2009).
-
-    :math:`\text{ERR@}k = \sum_{r \le k} \frac1r R_{(r)} \prod_{i<r} (1 - R_{(i)})` with stop
-    probabilities :math:`R = (2^{y} - 1) / 2^{y_{\max}}`; ``max_label`` is the top grade of
-    the label scale (4 for MSLR/Yahoo; a label above it is an error). With
-    ``ties="average"`` the exact expectation uses, per tie group, the average product of
-    :math:`1-R` over m-item subsets (a stable O(L^2) recursion).
-    """
-    ranked, labels, mask = _setup("err", scores, labels, mask, k, ties, reduction)
+) -> tuple[Tensor, Tensor]:
+    """Per-list ERR@k and whether the list has a positive stop probability."""
     if (labels > max_label).any():
         raise ValueError(f"err: a label exceeds max_label={max_label}; pass the scale's top grade")
     dtype = ranked.labels.dtype
@@ -514,8 +401,7 @@ def err(
         values = (weights * stop * before).sum(dim=1)
     else:
         values = _err_with_tie_groups(ranked, stop, weights)
-    has_rel = (stop > 0).any(dim=1)
-    return _finish(values, has_rel, ranked.n_valid > 0, empty, reduction)
+    return values, (stop > 0).any(dim=1)
 
 
 def _err_with_tie_groups(ranked: RankedLists, stop: Tensor, weights: Tensor) -> Tensor:
@@ -554,25 +440,10 @@ def _err_with_tie_groups(ranked: RankedLists, stop: Tensor, weights: Tensor) -> 
     return total
 
 
-@numpy_compatible
-def auc(
-    scores: Tensor,
-    labels: Tensor,
-    *,
-    mask: Tensor | None = None,
-    threshold: Threshold = 1.0,
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
-) -> Tensor:
-    """Area under the ROC curve of each list: P(relevant item scores above non-relevant).
-
-    With ``ties="average"`` a tied relevant/non-relevant pair counts 1/2 (scikit-learn's
-    ``roc_auc_score``). A list without both a relevant and a non-relevant item follows
-    ``empty`` (scikit-learn returns NaN there; use ``empty="skip"``). No cut-off ``k``:
-    AUC is a whole-list measure.
-    """
-    ranked, labels, mask = _setup("auc", scores, labels, mask, None, ties, reduction)
+def auc_kernel(
+    ranked: RankedLists, labels: Tensor, mask: Tensor, *, threshold: Threshold = 1.0
+) -> tuple[Tensor, Tensor]:
+    """Per-list AUC and whether the list has both a relevant and a non-relevant item."""
     dtype = ranked.labels.dtype
     rel = _relevance(ranked.labels, threshold) & ranked.valid
     neg = ~rel & ranked.valid
@@ -583,29 +454,16 @@ def auc(
     wins = ((after + 0.5 * same) * rel).sum(dim=1)
     n_pos = rel.sum(dim=1).to(dtype)
     pairs = n_pos * n_neg.squeeze(1)
-    values = wins / pairs.clamp(min=1.0)
-    return _finish(values, pairs > 0, ranked.n_valid > 0, empty, reduction)
+    return wins / pairs.clamp(min=1.0), pairs > 0
 
 
-@numpy_compatible
-def pair_accuracy(
-    scores: Tensor,
-    labels: Tensor,
-    *,
-    mask: Tensor | None = None,
-    empty: Empty = "zero",
-    ties: Ties = "average",
-    reduction: Reduction = "mean",
-) -> Tensor:
-    """Ordered-pair accuracy: of the pairs with different labels, the share ordered right.
+def pair_accuracy_kernel(
+    scores: Tensor, labels: Tensor, mask: Tensor, *, ties: Ties = "average"
+) -> tuple[Tensor, Tensor]:
+    """Per-list ordered-pair accuracy and whether the list has a pair of different labels.
 
-    A pair (i, j) with ``label_i > label_j`` is right when ``score_i > score_j``. Tied
-    scores count 1/2 with ``ties="average"``, 0 with ``"pessimistic"`` (Rax's ``opa``), 1
-    with ``"optimistic"``, and by input order with ``"stable"``. A list without a pair of
-    different labels follows ``empty``. Memory is O(B·L²), computed in chunks of lists.
+    Works on unranked (checked) inputs: memory O(B·L²), in chunks of lists.
     """
-    check_reduction(reduction, "pair_accuracy")
-    scores, labels, mask = check_lists(scores, labels, mask, name="pair_accuracy")
     batch, length = scores.shape
     dtype = scores.dtype
     credit_tie = {"average": 0.5, "pessimistic": 0.0, "optimistic": 1.0, "stable": None}[ties]
@@ -627,8 +485,371 @@ def pair_accuracy(
         credit = (diff > 0).to(dtype) + tie_credit
         correct[lo : lo + chunk] = (credit * ordered).sum(dim=(1, 2))
         pairs[lo : lo + chunk] = ordered.sum(dim=(1, 2)).to(dtype)
-    values = correct / pairs.clamp(min=1.0)
-    return _finish(values, pairs > 0, mask.any(dim=1), empty, reduction)
+    return correct / pairs.clamp(min=1.0), pairs > 0
+
+
+# ------------------------------------------------------------------- public functions
+def _ranked_metric(
+    name: str,
+    kernel: object,
+    scores: Tensor,
+    labels: Tensor,
+    mask: Tensor | None,
+    k: int | None,
+    empty: Empty,
+    ties: Ties,
+    reduction: Reduction,
+    **options: object,
+) -> Tensor:
+    ranked, labels, mask = _setup(name, scores, labels, mask, k, ties, reduction)
+    if k is not None:
+        options["k"] = k
+    values, has_relevant = kernel(ranked, labels, mask, **options)  # type: ignore[operator]
+    return finish_metric(values, has_relevant, ranked.n_valid > 0, empty, reduction)
+
+
+@numpy_compatible
+def dcg(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    k: int | None = None,
+    gain: Gain = "exp2",
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+) -> Tensor:
+    r"""Discounted cumulative gain: :math:`\sum_{r \le k} \text{gain}(y_{(r)}) / \log_2(1+r)`.
+
+    Järvelin & Kekäläinen 2002. A list with no positive gain follows ``empty``.
+
+    Example:
+        >>> dcg(torch.tensor([[3., 2., 1.]]), torch.tensor([[1., 0., 2.]]), gain="linear")
+        tensor(2.)
+    """
+    return _ranked_metric(
+        "dcg", dcg_kernel, scores, labels, mask, k, empty, ties, reduction, gain=gain
+    )
+
+
+@numpy_compatible
+def ndcg(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    k: int | None = None,
+    gain: Gain = "exp2",
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+    ideal_labels: Tensor | None = None,
+    ideal_mask: Tensor | None = None,
+) -> Tensor:
+    r"""Normalised DCG: :math:`\text{DCG@}k / \text{IDCG@}k`, in [0, 1].
+
+    IDCG@k is the DCG@k of the labels sorted in decreasing order (Järvelin &
+    Kekäläinen 2002). A list whose IDCG is 0 (no positive gain) follows ``empty``.
+    ``ideal_labels`` [B, L'] (with ``ideal_mask``) gives the ideal ranking from another
+    set of judgements, e.g. every judged document of a query rather than only the
+    retrieved ones (trec_eval's ``ndcg_cut``).
+
+    Example:
+        >>> ndcg(torch.tensor([[3., 2., 1.]]), torch.tensor([[0., 0., 1.]]), gain="linear")
+        tensor(0.5000)
+    """
+    return _ranked_metric(
+        "ndcg",
+        ndcg_kernel,
+        scores,
+        labels,
+        mask,
+        k,
+        empty,
+        ties,
+        reduction,
+        gain=gain,
+        ideal_labels=ideal_labels,
+        ideal_mask=ideal_mask,
+    )
+
+
+@numpy_compatible
+def precision(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    k: int | None = None,
+    threshold: Threshold = 1.0,
+    short_lists: Literal["whole", "pad"] = "whole",
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """Precision@k: the fraction of the top k items that are relevant.
+
+    ``short_lists="whole"`` (default, Rax) divides by ``min(k, list length)``, so a list
+    shorter than k counts as a whole list; ``"pad"`` divides by ``k`` as if the missing
+    positions held non-relevant items (trec_eval ``P_k``, ranx).
+    """
+    return _ranked_metric(
+        "precision",
+        precision_kernel,
+        scores,
+        labels,
+        mask,
+        k,
+        empty,
+        ties,
+        reduction,
+        threshold=threshold,
+        short_lists=short_lists,
+    )
+
+
+@numpy_compatible
+def recall(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    k: int | None = None,
+    threshold: Threshold = 1.0,
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+    ideal_labels: Tensor | None = None,
+    ideal_mask: Tensor | None = None,
+) -> Tensor:
+    """Recall@k: relevant items in the top k over all relevant items.
+
+    The number of relevant items comes from ``ideal_labels`` when given (e.g. all
+    judged documents, including those a run did not retrieve).
+    """
+    return _ranked_metric(
+        "recall",
+        recall_kernel,
+        scores,
+        labels,
+        mask,
+        k,
+        empty,
+        ties,
+        reduction,
+        threshold=threshold,
+        ideal_labels=ideal_labels,
+        ideal_mask=ideal_mask,
+    )
+
+
+@numpy_compatible
+def r_precision(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    threshold: Threshold = 1.0,
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+    ideal_labels: Tensor | None = None,
+    ideal_mask: Tensor | None = None,
+) -> Tensor:
+    """R-precision: precision at R, where R is the list's number of relevant items.
+
+    Equals recall@R. trec_eval ``Rprec`` (with ``ideal_labels`` = all judgements).
+    """
+    return _ranked_metric(
+        "r_precision",
+        r_precision_kernel,
+        scores,
+        labels,
+        mask,
+        None,
+        empty,
+        ties,
+        reduction,
+        threshold=threshold,
+        ideal_labels=ideal_labels,
+        ideal_mask=ideal_mask,
+    )
+
+
+@numpy_compatible
+def hits(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    k: int | None = None,
+    threshold: Threshold = 1.0,
+    binary: bool = True,
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """Hits@k: 1 if a relevant item is in the top k, else 0 (the "hit rate").
+
+    ``binary=False`` gives the number of relevant items in the top k instead (ranx's
+    ``hits``). With ``ties="average"`` the binary form is the exact probability of a hit
+    when the tie group that straddles position k is ordered at random (hypergeometric).
+    """
+    return _ranked_metric(
+        "hits",
+        hits_kernel,
+        scores,
+        labels,
+        mask,
+        k,
+        empty,
+        ties,
+        reduction,
+        threshold=threshold,
+        binary=binary,
+    )
+
+
+@numpy_compatible
+def reciprocal_rank(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    k: int | None = None,
+    threshold: Threshold = 1.0,
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """Reciprocal rank of the first relevant item (0 if it is ranked below k); mean: MRR.
+
+    With ``ties="average"``: if the first tie group holding a relevant item spans
+    positions a+1..a+t and holds r relevant items, the first of them is at a+j with
+    probability C(t-j, r-1)/C(t, r); the value is the expectation of 1/(a+j).
+    """
+    return _ranked_metric(
+        "reciprocal_rank",
+        reciprocal_rank_kernel,
+        scores,
+        labels,
+        mask,
+        k,
+        empty,
+        ties,
+        reduction,
+        threshold=threshold,
+    )
+
+
+@numpy_compatible
+def average_precision(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    k: int | None = None,
+    threshold: Threshold = 1.0,
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+    ideal_labels: Tensor | None = None,
+    ideal_mask: Tensor | None = None,
+) -> Tensor:
+    r"""Average precision (mean: MAP): :math:`\frac1R \sum_{r \le k,\ y_{(r)}\ \text{rel}} P@r`.
+
+    R is the number of relevant items of the list (or of ``ideal_labels``), as in
+    trec_eval ``map``/``map_cut``, Rax and ranx. With ``ties="average"`` the value is the
+    exact expectation (McSherry & Najork 2008): in a tie group of t items with r relevant
+    after R' relevant items, position a+j holds a relevant item with probability r/t, and
+    then has on average R' + 1 + (j-1)(r-1)/(t-1) relevant items at or above it.
+    """
+    return _ranked_metric(
+        "average_precision",
+        average_precision_kernel,
+        scores,
+        labels,
+        mask,
+        k,
+        empty,
+        ties,
+        reduction,
+        threshold=threshold,
+        ideal_labels=ideal_labels,
+        ideal_mask=ideal_mask,
+    )
+
+
+@numpy_compatible
+def err(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    k: int | None = None,
+    max_label: float = 4.0,
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+) -> Tensor:
+    r"""Expected reciprocal rank (Chapelle et al. 2009).
+
+    :math:`\text{ERR@}k = \sum_{r \le k} \frac1r R_{(r)} \prod_{i<r} (1 - R_{(i)})` with stop
+    probabilities :math:`R = (2^{y} - 1) / 2^{y_{\max}}`; ``max_label`` is the top grade of
+    the label scale (4 for MSLR/Yahoo; a label above it is an error). With
+    ``ties="average"`` the exact expectation uses, per tie group, the average product of
+    :math:`1-R` over m-item subsets (a stable O(L^2) recursion).
+    """
+    return _ranked_metric(
+        "err", err_kernel, scores, labels, mask, k, empty, ties, reduction, max_label=max_label
+    )
+
+
+@numpy_compatible
+def auc(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    threshold: Threshold = 1.0,
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """Area under the ROC curve of each list: P(relevant item scores above non-relevant).
+
+    With ``ties="average"`` a tied relevant/non-relevant pair counts 1/2 (scikit-learn's
+    ``roc_auc_score``). A list without both a relevant and a non-relevant item follows
+    ``empty`` (scikit-learn returns NaN there; use ``empty="skip"``). No cut-off ``k``:
+    AUC is a whole-list measure.
+    """
+    return _ranked_metric(
+        "auc", auc_kernel, scores, labels, mask, None, empty, ties, reduction, threshold=threshold
+    )
+
+
+@numpy_compatible
+def pair_accuracy(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    empty: Empty = "zero",
+    ties: Ties = "average",
+    reduction: Reduction = "mean",
+) -> Tensor:
+    """Ordered-pair accuracy: of the pairs with different labels, the share ordered right.
+
+    A pair (i, j) with ``label_i > label_j`` is right when ``score_i > score_j``. Tied
+    scores count 1/2 with ``ties="average"``, 0 with ``"pessimistic"`` (Rax's ``opa``), 1
+    with ``"optimistic"``, and by input order with ``"stable"``. A list without a pair of
+    different labels follows ``empty``. Memory is O(B·L²), computed in chunks of lists.
+    """
+    check_reduction(reduction, "pair_accuracy")
+    scores, labels, mask = check_lists(scores, labels, mask, name="pair_accuracy")
+    values, has_pairs = pair_accuracy_kernel(scores, labels, mask, ties=ties)
+    return finish_metric(values, has_pairs, mask.any(dim=1), empty, reduction)
 
 
 @numpy_compatible
