@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rankwise.data.formats import detect_format, load, save
@@ -99,7 +100,7 @@ def run_stats(args: argparse.Namespace) -> int:
 
 def print_statistics(stats: dict[str, Any], title: str, console: Console) -> None:
     """Render :func:`data_statistics` as tables."""
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(title=escape(title), show_header=False, title_justify="left")
     table.add_column("statistic", style="bold")
     table.add_column("value", justify="right")
     table.add_row("queries", f"{stats['queries']:,}")
@@ -138,7 +139,7 @@ def print_statistics(stats: dict[str, Any], title: str, console: Console) -> Non
     console.print(labels)
     console.print(lengths)
     for note in stats.get("notes", []):
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -152,10 +153,12 @@ def run_convert(args: argparse.Namespace) -> int:
         options.update(sparse=args.sparse, progress=True)
     save(data, args.output, format=kind, **options)
     console.print(
-        f"wrote {data.num_queries:,} queries, {data.num_documents:,} documents, "
-        f"{data.num_features} features to {args.output} ({kind})"
+        escape(
+            f"wrote {data.num_queries:,} queries, {data.num_documents:,} documents, "
+            f"{data.num_features} features to {args.output} ({kind})"
+        )
     )
     if data.report is not None:
         for note in data.report.notes():
-            console.print(f"[yellow]note:[/] {note}")
+            console.print(f"[yellow]note:[/] {escape(note)}")
     return 0

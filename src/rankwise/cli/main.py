@@ -7,19 +7,21 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 
 from rankwise._version import __version__
 from rankwise.errors import RankwiseError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rankwise.cli import data_cmd, demo
+    from rankwise.cli import data_cmd, demo, evaluate_cmd
 
     parser = argparse.ArgumentParser(prog="rankwise", description="Learning to rank for PyTorch.")
     parser.add_argument("--version", action="version", version=f"rankwise {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo.register(commands)
     data_cmd.register(commands)
+    evaluate_cmd.register(commands)
     return parser
 
 
@@ -31,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
     except (RankwiseError, FileNotFoundError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return 1
     except KeyboardInterrupt:
         err.print("interrupted")

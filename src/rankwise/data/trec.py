@@ -118,7 +118,7 @@ def write_trec_run(run: TrecRun, path: PathLike, *, tag: str | None = None) -> N
         for q, (docs, scores) in run.by_query().items():
             order = sorted(range(len(docs)), key=lambda i: (-scores[i], docs[i]))
             for rank, i in enumerate(order, start=1):
-                f.write(f"{q} Q0 {docs[i]} {rank} {scores[i]!r} {name}\n".encode())
+                f.write(f"{q} Q0 {docs[i]} {rank} {float(scores[i])!r} {name}\n".encode())
 
 
 def read_qrels(path: PathLike) -> Qrels:

@@ -103,7 +103,8 @@ def _group_fairness(
     batch, length = g.shape
     dtype = torch.float64
     cum = torch.cumsum(g.to(dtype) * valid, dim=1)
-    cuts = torch.arange(step, length + 1, step, device=g.device)
+    cuts = torch.arange(step, max(length, step) + 1, step, device=g.device)
+    cuts = cuts[cuts <= length]
     if cuts.numel() == 0:
         values = torch.zeros(batch, dtype=dtype, device=g.device)
         return finish_metric(

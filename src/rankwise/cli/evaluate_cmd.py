@@ -1,0 +1,167 @@
+"""``rankwise evaluate``: metrics of TREC runs against qrels, or of scored ranking data.
+
+    rankwise evaluate --run RUN [--run RUN2 ...] --qrels QRELS -m ndcg@10 -m map
+    rankwise evaluate --data DATA --scores SCORES -m ndcg@10
+
+With several runs the first is the baseline: the table marks significant differences
+(paired test, corrected for the number of comparisons) and shows bootstrap intervals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.markup import escape
+
+DEFAULT_METRICS = ["ndcg@10", "map", "mrr@10"]
+
+
+def register(commands: Any) -> None:
+    p = commands.add_parser(
+        "evaluate",
+        help="evaluate TREC runs against qrels, or scores of a data set",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_argument_group("what to evaluate (runs + qrels, or data + scores)")
+    src.add_argument("--run", action="append", default=[], help="TREC run file (repeatable)")
+    src.add_argument("--qrels", help="TREC qrels file")
+    src.add_argument("--data", help="ranking data with labels (SVMlight, Parquet or cache)")
+    src.add_argument(
+        "--scores",
+        action="append",
+        default=[],
+        help="scores for --data: a text file with one score per document, or for Parquet "
+        "data a column name (repeatable, one per system)",
+    )
+    p.add_argument(
+        "-m",
+        "--metric",
+        action="append",
+        dest="metrics",
+        help=f"metric (default {DEFAULT_METRICS})",
+    )
+    conv = p.add_argument_group("conventions (defaults for every metric; a metric string wins)")
+    conv.add_argument("--gain", choices=["exp2", "linear"])
+    conv.add_argument("--empty", choices=["zero", "one", "skip"])
+    conv.add_argument("--ties", choices=["average", "pessimistic", "optimistic", "stable"])
+    conv.add_argument(
+        "--missing",
+        choices=["ignore", "zero"],
+        default="ignore",
+        help="judged queries absent from a run: leave out (default) or count as 0 (trec_eval -c)",
+    )
+    stats = p.add_argument_group("comparison")
+    stats.add_argument("--test", choices=["t", "wilcoxon", "randomization"], default="t")
+    stats.add_argument("--correction", choices=["none", "bonferroni", "holm", "bh"], default="holm")
+    stats.add_argument("--alpha", type=float, default=0.05)
+    out = p.add_argument_group("output")
+    out.add_argument("--format", choices=["table", "json"], default="table")
+    out.add_argument("--per-query", metavar="TSV", help="also write per-query values as TSV")
+    out.add_argument("--no-ci", action="store_true", help="leave intervals out of the table")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rankwise.metrics.compare import compare, render_comparison
+    from rankwise.metrics.runs import Evaluation
+
+    defaults = {
+        k: v for k, v in (("gain", args.gain), ("empty", args.empty), ("ties", args.ties)) if v
+    }
+    metrics = args.metrics or DEFAULT_METRICS
+    evaluations: dict[str, Evaluation] = {}
+    if args.run:
+        if not args.qrels or args.data:
+            raise ValueError("--run needs --qrels (and no --data)")
+        evaluations = _runs(args, metrics, defaults)
+    elif args.data:
+        if not args.scores:
+            raise ValueError("--data needs --scores")
+        evaluations = _scored(args, metrics, defaults)
+    else:
+        raise ValueError("give --run with --qrels, or --data with --scores")
+    comparison = compare(evaluations, test=args.test, correction=args.correction, alpha=args.alpha)
+    if args.per_query:
+        _write_per_query(Path(args.per_query), evaluations)
+    if args.format == "json":
+        result = comparison.to_dict()
+        result["queries"] = {n: len(e.qids) for n, e in evaluations.items()}
+        result["lists_without_relevant"] = {
+            n: e.lists_without_relevant for n, e in evaluations.items()
+        }
+        json.dump(result, sys.stdout, indent=2)
+        print()
+    else:
+        console = Console()
+        render_comparison(comparison, console, show_ci=not args.no_ci)
+        for name, e in evaluations.items():
+            summary = f"{name}: {len(e.qids)} queries, {e.lists_without_relevant} without"
+            console.print(escape(summary + " a relevant item"))
+            for note in e.notes:
+                console.print(f"[yellow]note ({escape(name)}):[/] {escape(note)}")
+    return 0
+
+
+def _runs(args: argparse.Namespace, metrics: list[str], defaults: dict[str, str]) -> dict[str, Any]:
+    from rankwise.data.trec import read_qrels, read_trec_run
+    from rankwise.metrics.runs import evaluate_run
+
+    qrels = read_qrels(args.qrels)
+    out: dict[str, Any] = {}
+    for path in args.run:
+        name = _unique(Path(path).name, out)
+        out[name] = evaluate_run(
+            read_trec_run(path), qrels, metrics, defaults=defaults, missing=args.missing
+        )
+    return out
+
+
+def _scored(
+    args: argparse.Namespace, metrics: list[str], defaults: dict[str, str]
+) -> dict[str, Any]:
+    from rankwise.data.formats import detect_format, load
+    from rankwise.metrics.runs import evaluate_scores
+
+    kind = detect_format(args.data)
+    data = load(args.data)
+    out: dict[str, Any] = {}
+    for spec in args.scores:
+        if Path(spec).is_file():
+            scores = np.loadtxt(spec, dtype=np.float64, ndmin=1)
+            name = Path(spec).name
+        elif kind == "parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(args.data, columns=[spec])
+            scores = table.column(spec).to_numpy().astype(np.float64)
+            name = spec
+        else:
+            raise ValueError(f"--scores {spec!r} is neither a file nor a Parquet column")
+        out[_unique(name, out)] = evaluate_scores(data, scores, metrics, defaults=defaults)
+    return out
+
+
+def _unique(name: str, taken: dict[str, Any]) -> str:
+    candidate, i = name, 2
+    while candidate in taken:
+        candidate = f"{name}#{i}"
+        i += 1
+    return candidate
+
+
+def _write_per_query(path: Path, evaluations: dict[str, Any]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, delimiter="\t")
+        writer.writerow(["system", "qid", "metric", "value"])
+        for name, e in evaluations.items():
+            for metric, values in e.per_query.items():
+                for q, v in zip(e.qids, values.tolist(), strict=True):
+                    writer.writerow([name, q, metric, repr(v)])
