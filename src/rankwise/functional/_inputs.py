@@ -61,12 +61,12 @@ def check_lists(
     scores = scores.to(dtype)
     labels = labels.to(device=scores.device, dtype=dtype)
     mask = mask.to(scores.device)
-    if torch.isnan(scores[mask]).any():
+    # Checks by masked reductions (no boolean indexing, which would copy the real items).
+    if (torch.isnan(scores) & mask).any():
         raise ValueError(f"{name}: scores contain NaN at real (unmasked) items")
-    real_labels = labels[mask]
-    if not torch.isfinite(real_labels).all():
+    if (~torch.isfinite(labels) & mask).any():
         raise ValueError(f"{name}: labels contain NaN or inf at real items")
-    if nonnegative_labels and (real_labels < 0).any():
+    if nonnegative_labels and ((labels < 0) & mask).any():
         raise ValueError(f"{name}: labels must be >= 0 at real items (graded relevance)")
     return scores, labels.masked_fill(~mask, 0.0), mask
 

@@ -84,20 +84,35 @@ def _cut(weights: Tensor, k: int | None) -> Tensor:
     return out
 
 
-def expected_position_weight(ranked: RankedLists, weights: Tensor) -> Tensor:
-    """[B, L] expected weight of the rank each item gets; ``weights`` [L] per position.
+def expected_position_weight(
+    ranked: RankedLists, weights: Tensor, columns: int | None = None
+) -> Tensor:
+    """[B, C] expected weight of the rank each item gets; ``weights`` [L] per position.
 
     For a tie group at positions ``[a, e)`` every item is equally likely to be at each
-    of them, so its expected weight is the mean of ``weights[a:e]``.
+    of them, so its expected weight is the mean of ``weights[a:e]``. Only the first
+    ``columns`` ranked positions are returned (default: all).
     """
     batch, length = ranked.shape
+    cols = length if columns is None else columns
     if ranked.singleton_groups:
-        return weights.expand(batch, length)
+        return weights[:cols].expand(batch, cols)
     prefix = torch.zeros(length + 1, dtype=weights.dtype, device=weights.device)
     torch.cumsum(weights, dim=0, out=prefix[1:])
     prefix = prefix.expand(batch, length + 1)
-    span = (ranked.group_end - ranked.group_start).to(weights.dtype)
-    return (prefix.gather(1, ranked.group_end) - prefix.gather(1, ranked.group_start)) / span
+    start, end = ranked.group_start[:, :cols], ranked.group_end[:, :cols]
+    span = (end - start).to(weights.dtype)
+    return (prefix.gather(1, end) - prefix.gather(1, start)) / span
+
+
+def ranked_gains(ranked: RankedLists, gain: Gain) -> Tensor:
+    """Gains of the ranked labels (0 at masked positions), cached per named gain."""
+    if not isinstance(gain, str):
+        return apply_gain(ranked.labels, gain) * ranked.valid
+    key = f"gain:{gain}"
+    if key not in ranked._cache:
+        ranked._cache[key] = apply_gain(ranked.labels, gain) * ranked.valid
+    return ranked._cache[key]
 
 
 def expected_in_top(ranked: RankedLists, k: Tensor) -> Tensor:
@@ -189,9 +204,11 @@ def dcg_kernel(
     ranked: RankedLists, labels: Tensor, mask: Tensor, *, k: int | None = None, gain: Gain = "exp2"
 ) -> tuple[Tensor, Tensor]:
     """Per-list DCG and whether the list has a positive gain (see :func:`dcg`)."""
-    g = apply_gain(ranked.labels, gain) * ranked.valid
+    g = ranked_gains(ranked, gain)
     weights = _cut(discounts(g.shape[1], g.dtype, g.device), k)
-    return (g * expected_position_weight(ranked, weights)).sum(dim=1), (g > 0).any(dim=1)
+    cols = ranked.columns_for_cutoff(k)
+    value = (g[:, :cols] * expected_position_weight(ranked, weights, cols)).sum(dim=1)
+    return value, (g > 0).any(dim=1)
 
 
 def ndcg_kernel(
@@ -206,10 +223,14 @@ def ndcg_kernel(
 ) -> tuple[Tensor, Tensor]:
     """Per-list NDCG and whether the list's IDCG is positive (see :func:`ndcg`)."""
     actual, _ = dcg_kernel(ranked, labels, mask, k=k, gain=gain)
-    ideal_y, ideal_m = _ideal(labels, mask, ideal_labels, ideal_mask, "ndcg")
-    best = apply_gain(ideal_labels_sorted(ideal_y, ideal_m), gain)
-    ideal_weights = _cut(discounts(best.shape[1], best.dtype, best.device), k)
-    idcg = (best * ideal_weights).sum(dim=1)
+    if ideal_labels is None:
+        # ranked.labels are the list's labels (masked ones 0), so sorting them suffices
+        best = apply_gain(ranked.ideal(), gain)
+    else:
+        ideal_y, ideal_m = _ideal(labels, mask, ideal_labels, ideal_mask, "ndcg")
+        best = apply_gain(ideal_labels_sorted(ideal_y, ideal_m), gain)
+    cols = best.shape[1] if k is None else min(k, best.shape[1])
+    idcg = (best[:, :cols] * discounts(cols, best.dtype, best.device)).sum(dim=1)
     has_relevant = idcg > 0
     return actual / torch.where(has_relevant, idcg, torch.ones_like(idcg)), has_relevant
 

@@ -18,7 +18,7 @@ Masked items always come after every real item, also when a real item scores ``-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -39,6 +39,30 @@ class RankedLists:
     n_valid: Tensor  # [B] int64
     order: Tensor  # [B, L] int64: input index of the item at each ranked position
     singleton_groups: bool  # True unless ties == "average"
+    _ideal: Tensor | None = field(default=None, repr=False)
+    _cache: dict[str, Tensor] = field(default_factory=dict, repr=False)
+
+    def columns_for_cutoff(self, k: int | None) -> int:
+        """How many ranked positions can matter for a cut-off k.
+
+        Positions from k on never count, except inside a tie group that straddles k
+        (with ``ties="average"`` its items may land above k): up to the end of that group.
+        """
+        length = self.labels.shape[1]
+        if k is None or k >= length:
+            return length
+        if self.singleton_groups:
+            return k
+        return int(self.group_end[:, k - 1].max())
+
+    def ideal(self) -> Tensor:
+        """The lists' labels in decreasing order (the ideal ranking), computed once.
+
+        Several metrics of one :func:`rankwise.metrics.evaluate` call share it.
+        """
+        if self._ideal is None:
+            self._ideal = self.labels.sort(dim=1, descending=True).values
+        return self._ideal
 
     @property
     def shape(self) -> torch.Size:
@@ -90,14 +114,15 @@ def rank_lists(scores: Tensor, labels: Tensor, mask: Tensor, ties: Ties) -> Rank
     pos = torch.arange(length, device=device).expand(batch, length)
     if ties != "average":
         return RankedLists(ranked_labels, valid, pos, pos + 1, n_valid, order, True)
-    # Tie groups: a new group starts where the score changes (or validity changes).
+    # Tie groups: a new group starts where the score (or validity) changes. Group ids by a
+    # running count; group sizes by scatter-add; a group starts after all earlier groups.
     new = torch.ones(batch, length, dtype=torch.bool, device=device)
     new[:, 1:] = (key[:, 1:] != key[:, :-1]) | (valid[:, 1:] != valid[:, :-1])
-    start = torch.where(new, pos, torch.zeros_like(pos)).cummax(dim=1).values
-    last = torch.ones(batch, length, dtype=torch.bool, device=device)
-    last[:, :-1] = new[:, 1:]
-    end_marks = torch.where(last, pos + 1, torch.full_like(pos, length))
-    end = end_marks.flip(1).cummin(dim=1).values.flip(1)
+    group = new.cumsum(dim=1) - 1
+    size = torch.zeros_like(group).scatter_add_(1, group, torch.ones_like(group))
+    first = size.cumsum(dim=1) - size
+    start = first.gather(1, group)
+    end = start + size.gather(1, group)
     return RankedLists(ranked_labels, valid, start, end, n_valid, order, False)
 
 
