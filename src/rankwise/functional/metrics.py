@@ -902,3 +902,79 @@ def preference_accuracy(
     if reduction == "sum":
         return credit.sum()
     return credit.mean() if credit.numel() else credit.sum()
+
+
+# --------------------------------------------------------------- metrics from ranks
+# The same metrics written as functions of each item's rank r_i (1-based, possibly a
+# real number) and a top-k weight c_i in [0, 1]. With exact ranks and c_i = [r_i <= k]
+# they equal the metrics above with ties="stable"; with smooth ranks and cut-offs
+# (rankwise.functional.sorting.soft_rank, smooth_cutoff) they are the differentiable
+# approximations used by rankwise.functional.losses.approx (Qin et al. 2010).
+def dcg_from_ranks(
+    ranks: Tensor, labels: Tensor, mask: Tensor, cutoff: Tensor, *, gain: Gain = "exp2"
+) -> tuple[Tensor, Tensor]:
+    """Σ gain(y_i) c_i / log2(1 + r_i) per list, and whether the list has a positive gain."""
+    g = apply_gain(labels, gain) * mask
+    value = (g * cutoff / torch.log2(1.0 + ranks.clamp(min=1.0))).sum(dim=1)
+    return value, (g > 0).any(dim=1)
+
+
+def ndcg_from_ranks(
+    ranks: Tensor,
+    labels: Tensor,
+    mask: Tensor,
+    cutoff: Tensor,
+    *,
+    k: int | None = None,
+    gain: Gain = "exp2",
+) -> tuple[Tensor, Tensor]:
+    """DCG from ranks divided by the exact IDCG@k (computed from the labels, no gradient)."""
+    value, _ = dcg_from_ranks(ranks, labels, mask, cutoff, gain=gain)
+    best = apply_gain(ideal_labels(labels, mask), gain)
+    cols = best.shape[1] if k is None else min(k, best.shape[1])
+    idcg = (best[:, :cols] * discounts(cols, best.dtype, best.device)).sum(dim=1)
+    has = idcg > 0
+    return value / torch.where(has, idcg, torch.ones_like(idcg)), has
+
+
+def reciprocal_rank_from_ranks(
+    ranks: Tensor, labels: Tensor, mask: Tensor, cutoff: Tensor, *, threshold: Threshold = 1.0
+) -> tuple[Tensor, Tensor]:
+    """max over relevant items of c_i / r_i (Rax's ``mrr_metric`` form)."""
+    rel = _relevance(labels, threshold) & mask
+    rr = torch.where(rel, cutoff / ranks.clamp(min=1.0), torch.zeros_like(ranks))
+    return rr.amax(dim=1), rel.any(dim=1)
+
+
+def precision_from_ranks(
+    ranks: Tensor,
+    labels: Tensor,
+    mask: Tensor,
+    cutoff: Tensor,
+    *,
+    k: int | None = None,
+    threshold: Threshold = 1.0,
+) -> tuple[Tensor, Tensor]:
+    """Σ_relevant c_i / min(k, n) per list."""
+    rel = (_relevance(labels, threshold) & mask).to(ranks.dtype)
+    n = mask.sum(dim=1).to(ranks.dtype)
+    denom = n if k is None else torch.clamp(n, max=float(k))
+    return (rel * cutoff).sum(dim=1) / denom.clamp(min=1.0), rel.sum(dim=1) > 0
+
+
+def recall_from_ranks(
+    ranks: Tensor, labels: Tensor, mask: Tensor, cutoff: Tensor, *, threshold: Threshold = 1.0
+) -> tuple[Tensor, Tensor]:
+    """Σ_relevant c_i / (number of relevant items) per list."""
+    rel = (_relevance(labels, threshold) & mask).to(ranks.dtype)
+    total = rel.sum(dim=1)
+    return (rel * cutoff).sum(dim=1) / total.clamp(min=1.0), total > 0
+
+
+FROM_RANKS: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
+    "ndcg": ndcg_from_ranks,
+    "dcg": dcg_from_ranks,
+    "mrr": reciprocal_rank_from_ranks,
+    "precision": precision_from_ranks,
+    "recall": recall_from_ranks,
+}

@@ -1,0 +1,225 @@
+"""Plumbing shared by every loss: inputs, weights, reduction, masked reductions, pairs.
+
+The contract (DESIGN.md 2.1): ``loss(scores, labels, *, mask=None, weights=None,
+reduction="mean", ...)``; ``scores`` [B, L], ``labels`` [B, L] (graded relevance or soft
+targets), ``mask`` [B, L] bool with True = real item, ``weights`` [B] per list or [B, L]
+per item. ``reduction="none"`` gives one value per list; ``"sum"`` their sum; ``"mean"``
+their average over the lists that carry signal (a real item, a relevant item, an ordered
+pair: each loss says which), and a finite 0 connected to the graph when none does.
+Values and gradients never depend on what masked positions hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+from rankwise.functional._inputs import Reduction, check_reduction
+from rankwise.functional.reduction import reduce_lists
+
+NEG_INF = float("-inf")
+
+
+@dataclass
+class LossInputs:
+    """Checked inputs of a loss, in its compute dtype."""
+
+    scores: Tensor  # [B, L]
+    labels: Tensor  # [B, L], 0 at masked positions
+    mask: Tensor  # [B, L] bool
+    list_weights: Tensor | None  # [B]
+    item_weights: Tensor | None  # [B, L], 0 at masked positions
+
+    @property
+    def has_items(self) -> Tensor:
+        return self.mask.any(dim=1)
+
+
+def prepare(
+    name: str,
+    scores: Tensor,
+    labels: Tensor,
+    mask: Tensor | None,
+    weights: Tensor | None,
+    reduction: str,
+) -> LossInputs:
+    """Validate shapes and dtypes (no data-dependent checks: losses sit in the hot loop)."""
+    check_reduction(reduction, name)
+    if not isinstance(scores, Tensor) or not isinstance(labels, Tensor):
+        raise TypeError(f"{name}: scores and labels must be tensors")
+    if scores.dim() == 1:
+        scores, labels = scores.unsqueeze(0), labels.unsqueeze(0)
+        if mask is not None and mask.dim() == 1:
+            mask = mask.unsqueeze(0)
+        if weights is not None and weights.dim() == 1 and weights.numel() == scores.shape[1]:
+            weights = weights.unsqueeze(0)
+    if scores.dim() != 2:
+        raise ValueError(f"{name}: scores must be [batch, list], got {tuple(scores.shape)}")
+    if labels.shape != scores.shape:
+        raise ValueError(
+            f"{name}: labels shape {tuple(labels.shape)} differs from scores {tuple(scores.shape)}"
+        )
+    if not scores.is_floating_point():
+        raise TypeError(f"{name}: scores must be floating point, got {scores.dtype}")
+    # Half precision (autocast) computes in float32; float64 stays float64.
+    dtype = torch.float64 if scores.dtype == torch.float64 else torch.float32
+    scores = scores.to(dtype)
+    labels = labels.to(device=scores.device, dtype=dtype)
+    if mask is None:
+        mask = torch.ones(scores.shape, dtype=torch.bool, device=scores.device)
+    else:
+        if mask.shape != scores.shape:
+            raise ValueError(
+                f"{name}: mask shape {tuple(mask.shape)} differs from scores {tuple(scores.shape)}"
+            )
+        if mask.dtype != torch.bool:
+            raise ValueError(f"{name}: mask must be bool (True = real item), got {mask.dtype}")
+        mask = mask.to(scores.device)
+    list_w = item_w = None
+    if weights is not None:
+        w = weights.to(device=scores.device, dtype=dtype)
+        if w.shape == (scores.shape[0],):
+            list_w = w
+        elif w.shape == scores.shape:
+            item_w = w.masked_fill(~mask, 0.0)
+        else:
+            raise ValueError(
+                f"{name}: weights must be [batch] (per list) or [batch, list] (per item), "
+                f"got {tuple(w.shape)}"
+            )
+    # Whatever masked positions hold (garbage, inf, NaN) is replaced before any arithmetic,
+    # so neither values nor gradients can depend on it (masked_fill's gradient is 0 there).
+    scores = scores.masked_fill(~mask, 0.0)
+    return LossInputs(scores, labels.masked_fill(~mask, 0.0), mask, list_w, item_w)
+
+
+def finish(values: Tensor, qualifies: Tensor, inputs: LossInputs, reduction: Reduction) -> Tensor:
+    """Zero non-qualifying lists, apply list weights, reduce (the one reduction rule)."""
+    values = torch.where(qualifies, values, torch.zeros_like(values))
+    if inputs.list_weights is not None:
+        values = values * inputs.list_weights
+    return reduce_lists(values, qualifies, reduction)
+
+
+def masked_scores(scores: Tensor, mask: Tensor) -> Tensor:
+    """Scores with masked positions at -inf (for softmax / log-sum-exp over real items).
+
+    Rows without any real item get 0 everywhere instead, so that no NaN appears in the
+    forward pass or in the gradient; callers exclude those rows from the result.
+    """
+    empty = ~mask.any(dim=1, keepdim=True)
+    return scores.masked_fill(~mask & ~empty, NEG_INF).masked_fill(empty, 0.0)
+
+
+def log_softmax_masked(scores: Tensor, mask: Tensor) -> Tensor:
+    """log softmax over real items; 0 at masked positions (never -inf, never NaN)."""
+    out = torch.log_softmax(masked_scores(scores, mask), dim=1)
+    return out.masked_fill(~mask, 0.0)
+
+
+def normalize_target(labels: Tensor, mask: Tensor, *, empty: str = "zero") -> Tensor:
+    """``labels / sum(labels)`` over real items; lists summing to 0 get 0 (or uniform)."""
+    total = labels.sum(dim=1, keepdim=True)
+    out = labels / torch.where(total > 0, total, torch.ones_like(total))
+    if empty == "uniform":
+        uniform = mask.to(labels.dtype) / mask.sum(dim=1, keepdim=True).clamp(min=1)
+        out = torch.where(total > 0, out, uniform)
+    return out
+
+
+def reverse_logcumsumexp(x: Tensor, mask: Tensor) -> Tensor:
+    """``log sum_{u >= t} exp(x_u)`` over real items u, per position t; 0 where masked.
+
+    ``mask`` must be a prefix (real items first) when used for Plackett-Luce losses; the
+    masked positions are put at -inf *before* the cumulative sum, so they add nothing.
+    """
+    safe = masked_scores(x, mask)
+    out = torch.logcumsumexp(safe.flip(1), dim=1).flip(1)
+    return out.masked_fill(~mask, 0.0)
+
+
+# ----------------------------------------------------------------------------- pairs
+PairLoss = Callable[[Tensor, Tensor, Tensor], Tensor]  # (s_i - s_j, y_i, y_j) -> loss
+PairWeights = Callable[[slice], Tensor | None]  # rows -> [B, rows, L] weights
+
+
+def pair_select(
+    kind: str, y_i: Tensor, y_j: Tensor, m_i: Tensor, m_j: Tensor, rows: slice
+) -> Tensor:
+    """Which pairs (i, j) count: both real, and ``kind`` decides on the labels.
+
+    ``"ordered"``: y_i > y_j (every pair once, preferred item first); ``"all"``: every pair
+    including i = j; ``"distinct"``: every pair with i != j.
+    """
+    valid = m_i & m_j
+    if kind == "ordered":
+        return valid & (y_i > y_j)
+    if kind == "all":
+        return valid
+    if kind == "distinct":
+        length = m_j.shape[-1]
+        i = torch.arange(rows.start or 0, (rows.start or 0) + m_i.shape[1], device=m_i.device)
+        j = torch.arange(length, device=m_i.device)
+        return valid & (i.view(1, -1, 1) != j.view(1, 1, -1))
+    raise ValueError(f"unknown pair selection {kind!r}")
+
+
+def pair_sums(
+    scores: Tensor,
+    labels: Tensor,
+    mask: Tensor,
+    pair_loss: PairLoss,
+    *,
+    select: str = "ordered",
+    pair_weights: PairWeights | None = None,
+    pair_keep: Callable[[slice], Tensor | None] | None = None,
+    cap: float | None = None,
+    budget: int = 1 << 22,
+) -> tuple[Tensor, Tensor]:
+    """Per-list sum of pair losses and number of selected pairs, [B] each.
+
+    Rows of the [B, L, L] pair matrix are processed in chunks of about ``budget``
+    elements. ``cap`` bounds each weighted pair loss from above. When gradients are needed
+    and there is more than one chunk, each chunk
+    runs under activation checkpointing, so the backward pass keeps one chunk's
+    intermediates at a time: memory grows with B·L·chunk rather than B·L². Values are
+    those of the full matrix (sums in another order, float rounding aside).
+    """
+    batch, length = scores.shape
+    rows_per_chunk = max(1, budget // max(batch * length, 1))
+    chunks = [slice(i, min(i + rows_per_chunk, length)) for i in range(0, length, rows_per_chunk)]
+    total = scores.new_zeros(batch)
+    count = scores.new_zeros(batch)
+    use_checkpoint = len(chunks) > 1 and torch.is_grad_enabled() and scores.requires_grad
+
+    def chunk_sum(s: Tensor, rows: slice) -> tuple[Tensor, Tensor]:
+        s_i, s_j = s[:, rows].unsqueeze(2), s.unsqueeze(1)
+        y_i, y_j = labels[:, rows].unsqueeze(2), labels.unsqueeze(1)
+        m_i, m_j = mask[:, rows].unsqueeze(2), mask.unsqueeze(1)
+        selected = pair_select(select, y_i, y_j, m_i, m_j, rows)
+        if pair_keep is not None:
+            keep = pair_keep(rows)
+            if keep is not None:
+                selected = selected & keep
+        loss = pair_loss(s_i - s_j, y_i, y_j)
+        if pair_weights is not None:
+            w = pair_weights(rows)
+            if w is not None:
+                loss = loss * w
+        if cap is not None:
+            loss = loss.clamp(max=cap)
+        loss = torch.where(selected, loss, torch.zeros_like(loss))
+        return loss.sum(dim=(1, 2)), selected.sum(dim=(1, 2)).to(s.dtype)
+
+    for rows in chunks:
+        if use_checkpoint:
+            part, n = checkpoint(chunk_sum, scores, rows, use_reentrant=False)
+        else:
+            part, n = chunk_sum(scores, rows)
+        total = total + part
+        count = count + n
+    return total, count
