@@ -305,10 +305,16 @@ def rcr_loss(
     return finish(alpha * pointwise + (1 - alpha) * listwise, x.has_items, x, reduction)
 
 
+def _log_floor(x: Tensor) -> Tensor:
+    return torch.log(x.clamp(min=torch.finfo(x.dtype).tiny))
+
+
 _PSL_ACTIVATIONS = {
-    "tanh": lambda d: torch.log1p(torch.tanh(d)),
-    "atan": lambda d: torch.log1p(torch.atan(d)),
-    "relu": lambda d: torch.log(torch.relu(d + 1.0)),
+    # log(1 + tanh d) = log 2 + log sigmoid(2d): finite for every d
+    "tanh": lambda d: torch.log(torch.tensor(2.0, dtype=d.dtype)) + nnf.logsigmoid(2.0 * d),
+    # 1 + atan(d) and relu(d + 1) reach 0 (below d = -1.56 and d = -1): floored there
+    "atan": lambda d: _log_floor(1.0 + torch.atan(d)),
+    "relu": lambda d: _log_floor(torch.relu(d + 1.0)),
 }
 
 
@@ -330,7 +336,9 @@ def psl_loss(
     :math:`\log \sum_{j \in N} \exp(\sigma(s_j - s_i) / \tau)`,
     :math:`\sigma(d) = \log \phi(d)` with :math:`\phi(d) = \tanh(d) + 1`, :math:`\arctan(d) + 1`
     or :math:`\operatorname{relu}(d + 1)`. (The paper's scores are cosine similarities
-    divided by a temperature >= 2, so that :math:`d \in [-1, 1]`.) Positives are items with
+    divided by a temperature >= 2, so that :math:`d \in [-1, 1]`; outside that range the
+    atan and relu activations are floored at the smallest positive float, where their
+    gradient is 0.) Positives are items with
     ``label >= threshold``, negatives the other real items; a list's loss is the mean over
     its positives. Lists without a positive and a negative carry no signal.
     """
