@@ -272,6 +272,34 @@ def test_allrank_listnet_defect_on_all_padded_list():
 
 
 # --------------------------------------------------------------------- lambdaLoss
+def test_allrank_lambdaloss_defect_padded_pairs_stay_finite():
+    """allRank's lambdaLoss sets padded scores to -inf, so a pair of two padded items has
+    a score difference of -inf - -inf = NaN; the line meant to zero it
+    (``scores_diffs.masked_fill(torch.isnan(scores_diffs), 0.)``) is not in place and its
+    result is discarded, so NaN reaches the pair losses and is only removed by indexing.
+    rankwise never forms such a value: with several padded items holding -inf and NaN,
+    the value and gradient equal those of the list without its padding, and padded items
+    get a gradient of exactly 0."""
+    s = torch.tensor(
+        [[0.4, -1.2, 2.0, float("-inf"), float("nan"), float("-inf")]],
+        dtype=torch.float64,
+        requires_grad=True,
+    )
+    y = torch.tensor([[2.0, 0.0, 1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    m = torch.tensor([[True, True, True, False, False, False]])
+    for weighting in ("ndcg_loss2pp", "ndcg_loss1", "lambdarank"):
+        s.grad = None
+        value = L.lambda_loss(s, y, mask=m, weighting=weighting, k=2)
+        value.backward()
+        short = s.detach()[:, :3].clone().requires_grad_(True)
+        expected = L.lambda_loss(short, y[:, :3], weighting=weighting, k=2)
+        expected.backward()
+        assert torch.isfinite(value) and torch.isfinite(s.grad).all()
+        assert value.item() == pytest.approx(expected.item(), rel=1e-12)
+        torch.testing.assert_close(s.grad[:, :3], short.grad)
+        assert torch.all(s.grad[:, 3:] == 0)
+
+
 def _lambda_pairs(y, m, ranks, k, scheme):
     valid = m.unsqueeze(2) & m.unsqueeze(1)
     sel = valid if scheme == "ndcg_loss1" else valid & (y.unsqueeze(2) > y.unsqueeze(1))

@@ -12,7 +12,8 @@ Values and gradients never depend on what masked positions hold.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -24,19 +25,74 @@ from rankwise.functional.reduction import reduce_lists
 NEG_INF = float("-inf")
 
 
-@dataclass
 class LossInputs:
-    """Checked inputs of a loss, in its compute dtype."""
+    """Checked inputs of a loss, in its compute dtype.
 
-    scores: Tensor  # [B, L]
-    labels: Tensor  # [B, L], 0 at masked positions
-    mask: Tensor  # [B, L] bool
-    list_weights: Tensor | None  # [B]
-    item_weights: Tensor | None  # [B, L], 0 at masked positions
+    ``scores`` and ``labels`` are 0 at masked positions, whatever the caller's tensors
+    hold there (garbage, inf, NaN), so neither values nor gradients can depend on it
+    (masked_fill's gradient is 0 there). They are computed on first use: a loss that only
+    reads them through :meth:`padded` never pays for the copy, and without a mask there
+    is nothing to fill.
+    """
 
-    @property
+    def __init__(
+        self,
+        raw_scores: Tensor,
+        raw_labels: Tensor,
+        mask: Tensor | None,
+        list_weights: Tensor | None,
+        item_weights: Tensor | None,
+    ) -> None:
+        self.raw_scores = raw_scores  # [B, L] as given (cast to the compute dtype)
+        self.raw_labels = raw_labels  # [B, L]
+        self.dense = mask is None  # no padding anywhere
+        self.mask = (
+            torch.ones(raw_scores.shape, dtype=torch.bool, device=raw_scores.device)
+            if mask is None
+            else mask
+        )
+        self.list_weights = list_weights  # [B]
+        self.item_weights = item_weights  # [B, L], 0 at masked positions
+        # The grad mode of the call: a tensor first used inside a loss's no_grad block
+        # must still be cached with its graph.
+        self._grad_enabled = torch.is_grad_enabled()
+
+    @cached_property
+    def padding(self) -> Tensor:
+        """[B, L] bool: True at masked positions."""
+        return ~self.mask
+
+    @cached_property
+    def scores(self) -> Tensor:
+        """[B, L] scores, 0 at masked positions."""
+        if self.dense:
+            return self.raw_scores
+        with torch.set_grad_enabled(self._grad_enabled):
+            return self.raw_scores.masked_fill(self.padding, 0.0)
+
+    @cached_property
+    def labels(self) -> Tensor:
+        """[B, L] labels, 0 at masked positions."""
+        if self.dense:
+            return self.raw_labels
+        with torch.set_grad_enabled(self._grad_enabled):
+            return self.raw_labels.masked_fill(self.padding, 0.0)
+
+    @cached_property
     def has_items(self) -> Tensor:
-        return self.mask.any(dim=1)
+        """[B] bool: the list has a real item (a sum: faster than ``any`` on the CPU)."""
+        if self.dense:
+            return torch.full(self.mask.shape[:1], self.mask.shape[1] > 0, device=self.mask.device)
+        return self.mask.sum(dim=1) > 0
+
+    @cached_property
+    def pad_column(self) -> Tensor:
+        """[B, 1]: -inf for lists with a real item, 0 for lists without (see padded)."""
+        return pad_column(self.mask, self.has_items, self.raw_scores.dtype)
+
+    def padded(self, values: Tensor) -> Tensor:
+        """``values`` at real items, -inf at masked ones (0 in lists without real items)."""
+        return values if self.dense else torch.where(self.mask, values, self.pad_column)
 
 
 def prepare(
@@ -69,9 +125,7 @@ def prepare(
     dtype = torch.float64 if scores.dtype == torch.float64 else torch.float32
     scores = scores.to(dtype)
     labels = labels.to(device=scores.device, dtype=dtype)
-    if mask is None:
-        mask = torch.ones(scores.shape, dtype=torch.bool, device=scores.device)
-    else:
+    if mask is not None:
         if mask.shape != scores.shape:
             raise ValueError(
                 f"{name}: mask shape {tuple(mask.shape)} differs from scores {tuple(scores.shape)}"
@@ -85,40 +139,92 @@ def prepare(
         if w.shape == (scores.shape[0],):
             list_w = w
         elif w.shape == scores.shape:
-            item_w = w.masked_fill(~mask, 0.0)
+            item_w = w if mask is None else w.masked_fill(~mask, 0.0)
         else:
             raise ValueError(
                 f"{name}: weights must be [batch] (per list) or [batch, list] (per item), "
                 f"got {tuple(w.shape)}"
             )
-    # Whatever masked positions hold (garbage, inf, NaN) is replaced before any arithmetic,
-    # so neither values nor gradients can depend on it (masked_fill's gradient is 0 there).
-    scores = scores.masked_fill(~mask, 0.0)
-    return LossInputs(scores, labels.masked_fill(~mask, 0.0), mask, list_w, item_w)
+    return LossInputs(scores, labels, mask, list_w, item_w)
 
 
 def finish(values: Tensor, qualifies: Tensor, inputs: LossInputs, reduction: Reduction) -> Tensor:
     """Zero non-qualifying lists, apply list weights, reduce (the one reduction rule)."""
-    values = torch.where(qualifies, values, torch.zeros_like(values))
+    # masked_fill (not a product): a non-qualifying list's value may be inf or NaN.
+    values = values.masked_fill(~qualifies, 0.0)
     if inputs.list_weights is not None:
         values = values * inputs.list_weights
-    return reduce_lists(values, qualifies, reduction)
+    return reduce_lists(values, qualifies, reduction, zeroed=True)
+
+
+def pad_column(mask: Tensor, has_items: Tensor, dtype: torch.dtype) -> Tensor:
+    """[B, 1] fill value for masked positions before a softmax: -inf, or 0 in a list
+    without any real item (so that no NaN appears in the forward pass or the gradient;
+    callers exclude those lists from the result)."""
+    column = torch.zeros((mask.shape[0], 1), dtype=dtype, device=mask.device)
+    return column.masked_fill_(has_items.unsqueeze(1), NEG_INF)
 
 
 def masked_scores(scores: Tensor, mask: Tensor) -> Tensor:
     """Scores with masked positions at -inf (for softmax / log-sum-exp over real items).
 
-    Rows without any real item get 0 everywhere instead, so that no NaN appears in the
-    forward pass or in the gradient; callers exclude those rows from the result.
+    Rows without any real item get 0 everywhere instead (:func:`pad_column`).
     """
-    empty = ~mask.any(dim=1, keepdim=True)
-    return scores.masked_fill(~mask & ~empty, NEG_INF).masked_fill(empty, 0.0)
+    return torch.where(mask, scores, pad_column(mask, mask.sum(dim=1) > 0, scores.dtype))
 
 
 def log_softmax_masked(scores: Tensor, mask: Tensor) -> Tensor:
     """log softmax over real items; 0 at masked positions (never -inf, never NaN)."""
     out = torch.log_softmax(masked_scores(scores, mask), dim=1)
     return out.masked_fill(~mask, 0.0)
+
+
+class _SoftmaxCrossEntropy(torch.autograd.Function):
+    """Autograd function of :func:`softmax_cross_entropy`."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, scores: Tensor, target: Tensor, column: Tensor | None, mask: Tensor
+    ) -> Tensor:
+        if column is None:  # no padding
+            log_p = torch.log_softmax(scores, dim=1)
+            cross = target * log_p
+        else:
+            # Masked positions are -inf before the softmax and 0 in the product (0 * -inf
+            # would be NaN); whatever the caller's scores hold there is never read.
+            log_p = torch.log_softmax(torch.where(mask, scores, column), dim=1)
+            cross = target * log_p.masked_fill(~mask, 0.0)
+        ctx.save_for_backward(log_p, target, mask)
+        return -cross.sum(dim=1)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+        log_p, target, mask = ctx.saved_tensors
+        g = grad.unsqueeze(1)
+        d_scores = d_target = None
+        if ctx.needs_input_grad[0]:
+            # d/ds = softmax(s) sum(p) - p: 0 at masked positions (softmax and p are 0 there)
+            mass = target.sum(dim=1, keepdim=True)
+            d_scores = (log_p.exp() * mass - target) * g
+        if ctx.needs_input_grad[1]:
+            d_target = -log_p.masked_fill(~mask, 0.0) * g
+        return d_scores, d_target, None, None
+
+
+def softmax_cross_entropy(inputs: LossInputs, target: Tensor) -> Tensor:
+    r"""[B] :math:`-\sum_i p_i \log \operatorname{softmax}(s)_i` over each list's real items.
+
+    ``target`` p [B, L] must be 0 at masked positions; it need not sum to 1. Reads the
+    raw scores (masked positions are never used, so no zero-filled copy is needed); the
+    gradient :math:`\operatorname{softmax}(s) \sum_i p_i - p` is written out rather than
+    traced through masking and log-softmax nodes (fewer passes over [B, L]). Lists without
+    real items give a finite value the caller excludes.
+    """
+    column = None if inputs.dense else inputs.pad_column
+    out: Tensor = _SoftmaxCrossEntropy.apply(  # type: ignore[no-untyped-call]
+        inputs.raw_scores, target, column, inputs.mask
+    )
+    return out
 
 
 def normalize_target(labels: Tensor, mask: Tensor, *, empty: str = "zero") -> Tensor:
@@ -136,6 +242,7 @@ def reverse_logcumsumexp(x: Tensor, mask: Tensor) -> Tensor:
 
     ``mask`` must be a prefix (real items first) when used for Plackett-Luce losses; the
     masked positions are put at -inf *before* the cumulative sum, so they add nothing.
+    (The Plackett-Luce losses use a faster path on the CPU: ``plackett_luce``.)
     """
     safe = masked_scores(x, mask)
     out = torch.logcumsumexp(safe.flip(1), dim=1).flip(1)
@@ -206,13 +313,16 @@ def pair_sums(
             if keep is not None:
                 selected = selected & keep
         loss = pair_loss(s_i - s_j, y_i, y_j)
+        # Selection folded into the (gradient-free) weights: one multiply per pair. Scores
+        # at masked positions were zeroed in prepare(), so unselected losses are finite.
+        weight = selected.to(s.dtype)
         if pair_weights is not None:
             w = pair_weights(rows)
             if w is not None:
-                loss = loss * w
+                weight = weight * w
+        loss = loss * weight
         if cap is not None:
             loss = loss.clamp(max=cap)
-        loss = torch.where(selected, loss, torch.zeros_like(loss))
         return loss.sum(dim=(1, 2)), selected.sum(dim=(1, 2)).to(s.dtype)
 
     for rows in chunks:

@@ -35,7 +35,7 @@ from rankwise.functional.losses.lambdaweights import (
     Scheme,
     pair_keep,
     pair_weights,
-    rank_state,
+    rank_pairs,
 )
 
 
@@ -76,7 +76,8 @@ def lambda_loss(
     if k is not None and k < 1:
         raise ValueError(f"lambda_loss: k must be >= 1, got {k}")
     x = prepare("lambda_loss", scores, labels, mask, weights, reduction)
-    state = rank_state(x.scores, x.labels, x.mask, k=k)
+    # Ranks enter only through the weights: work in predicted order (lambdaweights).
+    state = rank_pairs(x.scores, x.labels, x.mask, k=k)
     if eps < 0:
         raise ValueError(f"lambda_loss: eps must be >= 0, got {eps}")
     scale = 1.0 / math.log(2.0) if log_base == "binary" else 1.0
@@ -87,7 +88,7 @@ def lambda_loss(
         nll = nnf.softplus(-sigma * d) * scale
         return nll if cap is None else nll.clamp(max=cap)
 
-    item_w = x.item_weights
+    item_w = None if x.item_weights is None else state.gather(x.item_weights)
 
     def weight_fn(rows: slice) -> Tensor:
         w = pair_weights(state, weighting, rows, k=k, k_rule=rule, mu=mu)
@@ -99,9 +100,9 @@ def lambda_loss(
         "all" if weighting == "ndcg_loss1" else ("distinct" if weighting == "arp1" else "ordered")
     )
     total, count = pair_sums(
-        x.scores,
-        x.labels,
-        x.mask,
+        state.scores,
+        state.labels,
+        state.mask,
         loss,
         select=select,
         pair_weights=weight_fn,

@@ -2,7 +2,7 @@ r"""Lambda weights: per-pair weights that make a pairwise loss optimise a rankin
 
 All of them are functions of each item's rank under the current scores r (1-based,
 ties broken by input order), its gain :math:`G = \text{gain}(y)` (optionally divided by
-the list's ideal DCG@k, ``normalize``), and the discount :math:`D(r) = \log_2(1 + r)`.
+the list's ideal DCG@k, ``normalize``), and the discount :math:`D(r) = \log_2(1 + r)`:
 
 - ``ranknet``: 1 (Burges et al. 2005);
 - ``label_diff``: :math:`|y_i - y_j|` (RankNet weighted by grades);
@@ -21,6 +21,12 @@ Cut-off ``k`` rules (a named option because implementations differ):
 - ``"discount"``: discounts beyond k are 0 (Rax ``dcg_lambdaweight`` with ``topn``);
 - ``"jagerman"``: pairs whose lower item ranks below k are up-weighted by
   :math:`1/(1 - 1/D(\max(r_i, r_j)))` (Jagerman et al. 2022; Rax ``dcg2`` with ``topn``).
+
+How: the lists are first put in predicted order (a differentiable gather of the
+scores). A pairwise loss only depends on each pair's scores and labels, so its value is
+unchanged, and every rank-dependent quantity becomes a function of positions: the
+discount terms are [rows, L] constants shared by the whole batch instead of per-pair
+work on [B, L, L].
 """
 
 from __future__ import annotations
@@ -61,16 +67,22 @@ K_RULES = ("both", "either", "discount", "jagerman")
 
 
 @dataclass
-class RankState:
-    """Per-item quantities the weights need, computed once per loss call."""
+class RankedPairs:
+    """A batch in predicted order: position p holds the item ranked p + 1."""
 
-    ranks: Tensor  # [B, L] 1-based ranks by score (float)
-    gains: Tensor  # [B, L] gains, divided by IDCG@k when normalised
+    scores: Tensor  # [B, L] scores in predicted order (differentiable gather)
     labels: Tensor  # [B, L]
+    mask: Tensor  # [B, L] real items first
+    gains: Tensor  # [B, L] gains (divided by IDCG@k when normalised), 0 at masked positions
+    order: Tensor  # [B, L] input index of each position
     length: int
 
+    def gather(self, per_item: Tensor) -> Tensor:
+        """Put a per-item [B, L] tensor (e.g. item weights) in predicted order."""
+        return per_item.gather(1, self.order)
 
-def rank_state(
+
+def rank_pairs(
     scores: Tensor,
     labels: Tensor,
     mask: Tensor,
@@ -79,14 +91,11 @@ def rank_state(
     gain: Gain = "exp2",
     normalize: bool = True,
     eps: float = 1e-10,
-) -> RankState:
-    """Ranks (stable ties) and gains of every item; no gradient flows through them."""
+) -> RankedPairs:
+    """Sort each list by score (stable ties, real items first) and compute its gains."""
     with torch.no_grad():
         ranked = rank_lists(scores.detach(), labels, mask, "stable")
-        ranks = torch.empty_like(ranked.order)
-        positions = torch.arange(1, scores.shape[1] + 1, device=scores.device).expand_as(ranks)
-        ranks.scatter_(1, ranked.order, positions)
-        gains = apply_gain(labels, gain) * mask
+        gains = apply_gain(ranked.labels, gain) * ranked.valid
         if normalize:
             ideal = apply_gain(ranked.ideal(), gain)
             cut = ideal.shape[1] if k is None else min(k, ideal.shape[1])
@@ -95,11 +104,66 @@ def rank_state(
             )
             idcg = (ideal[:, :cut] * disc).sum(dim=1, keepdim=True)
             gains = gains / idcg.clamp(min=eps)
-    return RankState(ranks.to(scores.dtype), gains, labels, scores.shape[1])
+    return RankedPairs(
+        scores.gather(1, ranked.order),
+        ranked.labels,
+        ranked.valid,
+        gains,
+        ranked.order,
+        scores.shape[1],
+    )
+
+
+def _positions(rows: slice, length: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    start = rows.start or 0
+    stop = rows.stop if rows.stop is not None else length
+    i = torch.arange(start, stop, device=device).unsqueeze(1)
+    j = torch.arange(length, device=device).unsqueeze(0)
+    return i, j
+
+
+def _inv_d(rank: Tensor, dtype: torch.dtype) -> Tensor:
+    """1 / log2(1 + rank) for 1-based integer ranks."""
+    return 1.0 / torch.log2(1.0 + rank.to(dtype))
+
+
+def positional_factor(
+    state: RankedPairs,
+    scheme: Scheme,
+    rows: slice,
+    *,
+    k: int | None,
+    k_rule: KRule,
+    mu: float,
+    light_discount: bool,
+) -> Tensor | None:
+    """The [rows, L] position-only factor of a DCG-type scheme (None for the others)."""
+    if scheme not in ("lambdarank", "ndcg_loss2", "ndcg_loss2pp"):
+        return None
+    dtype, device = state.gains.dtype, state.gains.device
+    i, j = _positions(rows, state.length, device)
+    factor = torch.zeros((), dtype=dtype, device=device)
+    if scheme in ("lambdarank", "ndcg_loss2pp"):
+        d_i, d_j = _inv_d(i + 1, dtype), _inv_d(j + 1, dtype)
+        if k is not None and k_rule == "discount":
+            d_i = torch.where(i < k, d_i, torch.zeros_like(d_i))
+            d_j = torch.where(j < k, d_j, torch.zeros_like(d_j))
+        factor = factor + (d_i - d_j).abs()
+    if scheme in ("ndcg_loss2", "ndcg_loss2pp"):
+        gap = (i - j).abs()
+        inv = _inv_d(gap.clamp(min=1), dtype)
+        delta = inv if light_discount else (inv - _inv_d(gap.clamp(min=1) + 1, dtype)).abs()
+        delta = torch.where(gap > 0, delta, torch.zeros_like(delta))
+        if k is not None and k_rule == "jagerman":
+            lower = torch.maximum(i, j) + 1
+            boost = 1.0 / (1.0 - _inv_d(lower, dtype))
+            delta = torch.where(lower > k, delta * boost, delta)
+        factor = factor + (mu * delta if scheme == "ndcg_loss2pp" else delta)
+    return factor
 
 
 def pair_weights(
-    state: RankState,
+    state: RankedPairs,
     scheme: Scheme,
     rows: slice,
     *,
@@ -108,71 +172,34 @@ def pair_weights(
     mu: float = 10.0,
     light_discount: bool = False,
 ) -> Tensor:
-    """Weights [B, rows, L] of the pairs (i in ``rows``, j) for ``scheme`` (module docstring)."""
-    r_i, r_j = state.ranks[:, rows].unsqueeze(2), state.ranks.unsqueeze(1)
-    g_i, g_j = state.gains[:, rows].unsqueeze(2), state.gains.unsqueeze(1)
-    y_i, y_j = state.labels[:, rows].unsqueeze(2), state.labels.unsqueeze(1)
-
-    def inv_d(r: Tensor) -> Tensor:
-        return 1.0 / torch.log2(1.0 + r)
-
-    if scheme == "ranknet":
-        w = torch.ones_like(r_i * r_j)
-    elif scheme in ("label_diff", "arp2"):
-        w = (y_i - y_j).abs()
-    elif scheme == "label_diff_pow":
-        w = (y_i**2 - y_j**2).abs()
-    elif scheme == "arp1":
-        w = y_i.expand(-1, -1, state.length)
-    elif scheme == "ndcg_loss1":
-        w = (g_i * inv_d(r_i)).expand(-1, -1, state.length)
-    elif scheme == "lambdarank":
-        w = _lambdarank(g_i, g_j, r_i, r_j, k, k_rule)
-    elif scheme == "ndcg_loss2":
-        w = _ndcg_loss2(g_i, g_j, r_i, r_j, k, k_rule, light_discount)
-    elif scheme == "ndcg_loss2pp":
-        w = mu * _ndcg_loss2(g_i, g_j, r_i, r_j, k, k_rule, light_discount) + _lambdarank(
-            g_i, g_j, r_i, r_j, k, k_rule
-        )
-    else:
+    """Weights of the pairs (positions i in ``rows``, j) for ``scheme``, broadcastable to
+    [B, rows, L] (module docstring)."""
+    if scheme not in SCHEMES:
         raise ValueError(f"unknown lambda weighting {scheme!r}; choose from {SCHEMES}")
-    return w
+    if scheme == "ranknet":
+        return torch.ones((), dtype=state.gains.dtype, device=state.gains.device)
+    y_i, y_j = state.labels[:, rows].unsqueeze(2), state.labels.unsqueeze(1)
+    if scheme in ("label_diff", "arp2"):
+        return (y_i - y_j).abs()
+    if scheme == "label_diff_pow":
+        return (y_i**2 - y_j**2).abs()
+    if scheme == "arp1":
+        return y_i
+    g_i = state.gains[:, rows].unsqueeze(2)
+    if scheme == "ndcg_loss1":
+        i, _ = _positions(rows, state.length, state.gains.device)
+        return g_i * _inv_d(i + 1, state.gains.dtype).unsqueeze(0)
+    factor = positional_factor(
+        state, scheme, rows, k=k, k_rule=k_rule, mu=mu, light_discount=light_discount
+    )
+    assert factor is not None
+    return (g_i - state.gains.unsqueeze(1)).abs() * factor
 
 
-def pair_keep(state: RankState, rows: slice, k: int | None, k_rule: KRule) -> Tensor | None:
-    """[B, rows, L] pairs kept by the ``"both"``/``"either"`` top-k rules (None: all)."""
+def pair_keep(state: RankedPairs, rows: slice, k: int | None, k_rule: KRule) -> Tensor | None:
+    """[1, rows, L] pairs kept by the ``"both"``/``"either"`` top-k rules (None: all)."""
     if k is None or k_rule not in ("both", "either"):
         return None
-    inside_i, inside_j = state.ranks[:, rows].unsqueeze(2) <= k, state.ranks.unsqueeze(1) <= k
-    return (inside_i & inside_j) if k_rule == "both" else (inside_i | inside_j)
-
-
-def _lambdarank(
-    g_i: Tensor, g_j: Tensor, r_i: Tensor, r_j: Tensor, k: int | None, k_rule: KRule
-) -> Tensor:
-    d_i, d_j = 1.0 / torch.log2(1.0 + r_i), 1.0 / torch.log2(1.0 + r_j)
-    if k is not None and k_rule == "discount":
-        d_i = torch.where(r_i <= k, d_i, torch.zeros_like(d_i))
-        d_j = torch.where(r_j <= k, d_j, torch.zeros_like(d_j))
-    return (g_i - g_j).abs() * (d_i - d_j).abs()
-
-
-def _ndcg_loss2(
-    g_i: Tensor,
-    g_j: Tensor,
-    r_i: Tensor,
-    r_j: Tensor,
-    k: int | None,
-    k_rule: KRule,
-    light_discount: bool,
-) -> Tensor:
-    gap = (r_i - r_j).abs()
-    safe = gap.clamp(min=1.0)
-    inv_d = 1.0 / torch.log2(1.0 + safe)
-    delta = inv_d if light_discount else (inv_d - 1.0 / torch.log2(2.0 + safe)).abs()
-    delta = torch.where(gap > 0, delta, torch.zeros_like(delta))
-    if k is not None and k_rule == "jagerman":
-        lower = torch.maximum(r_i, r_j)
-        boost = 1.0 / (1.0 - 1.0 / torch.log2(1.0 + lower))
-        delta = torch.where(lower > k, delta * boost, delta)
-    return (g_i - g_j).abs() * delta
+    i, j = _positions(rows, state.length, state.gains.device)
+    keep = ((i < k) & (j < k)) if k_rule == "both" else ((i < k) | (j < k))
+    return keep.unsqueeze(0)

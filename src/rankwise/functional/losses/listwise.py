@@ -33,30 +33,32 @@ from torch.nn import functional as nnf
 
 from rankwise.functional._inputs import Reduction
 from rankwise.functional.losses._common import (
+    LossInputs,
     finish,
     log_softmax_masked,
     masked_scores,
     normalize_target,
     prepare,
-    reverse_logcumsumexp,
+    softmax_cross_entropy,
 )
+from rankwise.functional.losses.plackett_luce import plackett_luce_nll
 from rankwise.functional.metrics import Gain, apply_gain
 
 Target = Literal["normalize", "raw", "softmax"]
 
 
 def _target(
-    labels: Tensor, mask: Tensor, target: Target, temperature: float, name: str
+    x: LossInputs, labels: Tensor, target: Target, temperature: float, name: str
 ) -> tuple[Tensor, Tensor]:
-    """Target distribution [B, L] and whether each list has a positive target."""
+    """Target distribution [B, L] (0 at masked positions of lists with a real item) and
+    whether each list has a positive target."""
     if target == "normalize":
-        p = normalize_target(labels, mask)
-        return p, labels.sum(dim=1) > 0
+        return normalize_target(labels, x.mask), labels.sum(dim=1) > 0
     if target == "raw":
         return labels, (labels != 0).any(dim=1)
     if target == "softmax":
-        p = torch.softmax(masked_scores(labels / temperature, mask), dim=1)
-        return p.masked_fill(~mask, 0.0), mask.any(dim=1)
+        scaled = labels if temperature == 1.0 else labels / temperature
+        return torch.softmax(x.padded(scaled), dim=1), x.has_items
     raise ValueError(f"{name}: target must be 'normalize', 'raw' or 'softmax', got {target!r}")
 
 
@@ -83,9 +85,12 @@ def softmax_loss(
         1.4076
     """
     x = prepare("softmax_loss", scores, labels, mask, weights, reduction)
-    y = x.labels if x.item_weights is None else x.labels * x.item_weights
-    p, signal = _target(y, x.mask, target, temperature, "softmax_loss")
-    values = -(p * log_softmax_masked(x.scores, x.mask)).sum(dim=1)
+    if target == "softmax":  # padded() ignores masked positions: no need to zero them
+        y = x.raw_labels if x.item_weights is None else x.raw_labels * x.item_weights
+    else:
+        y = x.labels if x.item_weights is None else x.labels * x.item_weights
+    p, signal = _target(x, y, target, temperature, "softmax_loss")
+    values = softmax_cross_entropy(x, p)
     return finish(values, signal & x.has_items, x, reduction)
 
 
@@ -107,7 +112,7 @@ def poly1_softmax_loss(
     """
     x = prepare("poly1_softmax_loss", scores, labels, mask, weights, reduction)
     y = x.labels if x.item_weights is None else x.labels * x.item_weights
-    p, _ = _target(y, x.mask, target, 1.0, "poly1_softmax_loss")
+    p, _ = _target(x, y, target, 1.0, "poly1_softmax_loss")
     log_p = log_softmax_masked(x.scores, x.mask)
     ce = -(p * log_p).sum(dim=1)
     pt = (normalize_target(y, x.mask, empty="uniform") * log_p.exp().masked_fill(~x.mask, 0.0)).sum(
@@ -144,39 +149,25 @@ def unique_softmax_loss(
 
 
 # ---------------------------------------------------------------- Plackett-Luce
-def _plackett_luce(
-    scores: Tensor, order: Tensor, mask: Tensor, step_weights: Tensor | None
-) -> Tensor:
-    r"""Negative log-likelihood of permutation ``order`` under Plackett-Luce([B] per list).
-
-    ``order`` lists item indices best first; real items must come before masked ones.
-    :math:`\sum_t w_t (\log\sum_{u \ge t} e^{s_{\pi(u)}} - s_{\pi(t)})`.
-    """
-    s = scores.gather(1, order)
-    m = mask.gather(1, order)
-    steps = reverse_logcumsumexp(s, m) - s
-    if step_weights is not None:
-        steps = steps * step_weights
-    return steps.masked_fill(~m, 0.0).sum(dim=1)
-
-
 def _label_order(
     labels: Tensor, mask: Tensor, generator: torch.Generator | None, secondary: Tensor | None = None
 ) -> Tensor:
     """Items by label descending (real items first); ties by ``secondary`` descending,
     then at random (``generator``) or by input order (no generator)."""
+    y = labels.masked_fill(~mask, float("-inf"))
+    if generator is None and secondary is None:  # input order breaks ties: one stable sort
+        return torch.sort(y, dim=1, descending=True, stable=True).indices
     order = torch.arange(labels.shape[1], device=labels.device).expand_as(labels)
     if generator is not None:
         noise = torch.rand(labels.shape, generator=generator, device=generator.device)
         order = torch.argsort(noise.to(labels.device), dim=1)
-    key_order = order
     if secondary is not None:
-        key_order = key_order.gather(
-            1,
-            torch.sort(secondary.gather(1, key_order), dim=1, descending=True, stable=True).indices,
+        order = order.gather(
+            1, torch.sort(secondary.gather(1, order), dim=1, descending=True, stable=True).indices
         )
-    y = labels.masked_fill(~mask, float("-inf")).gather(1, key_order)
-    return key_order.gather(1, torch.sort(y, dim=1, descending=True, stable=True).indices)
+    return order.gather(
+        1, torch.sort(y.gather(1, order), dim=1, descending=True, stable=True).indices
+    )
 
 
 def listmle_loss(
@@ -205,7 +196,7 @@ def listmle_loss(
         0.3133
     """
     x = prepare("listmle_loss", scores, labels, mask, weights, reduction)
-    order = _label_order(x.labels, x.mask, generator)
+    order = _label_order(x.raw_labels, x.mask, generator)
     step_w = None
     if position_aware:
         n = x.mask.sum(dim=1, keepdim=True).to(x.scores.dtype)
@@ -217,7 +208,7 @@ def listmle_loss(
     if x.item_weights is not None:
         iw = x.item_weights.gather(1, order)
         step_w = iw if step_w is None else step_w * iw
-    values = _plackett_luce(x.scores, order, x.mask, step_w)
+    values = plackett_luce_nll(x.raw_scores, order, x.mask, x.has_items, step_w)
     return finish(values, x.mask.sum(dim=1) > 1, x, reduction)
 
 
@@ -257,7 +248,7 @@ def pl_distillation_loss(
     step_w = alpha.gather(1, order)
     if x.item_weights is not None:
         step_w = step_w * x.item_weights.gather(1, order)
-    values = _plackett_luce(x.scores, order, x.mask, step_w)
+    values = plackett_luce_nll(x.raw_scores, order, x.mask, x.has_items, step_w)
     return finish(values, x.mask.sum(dim=1) > 1, x, reduction)
 
 

@@ -23,14 +23,14 @@ from torch import Tensor
 from torch.nn import functional as nnf
 
 from rankwise.functional._inputs import Reduction
-from rankwise.functional.losses._common import LossInputs, finish, pair_sums, prepare
+from rankwise.functional.losses._common import finish, pair_sums, prepare
 from rankwise.functional.losses.lambdaweights import (
     KRule,
-    RankState,
+    RankedPairs,
     Scheme,
     pair_keep,
     pair_weights,
-    rank_state,
+    rank_pairs,
 )
 from rankwise.functional.metrics import Gain
 
@@ -68,48 +68,47 @@ def _pairwise(
             f"{name}: pair_weights must be [batch, list, list], "
             f"got {tuple(pair_weight_matrix.shape)}"
         )
-    state = (
-        rank_state(x.scores, x.labels, x.mask, k=k, gain=gain, normalize=normalize)
-        if lambda_weights is not None
-        else None
-    )
-    weight_fn = _weight_fn(
-        x, pair_weight_matrix, state, lambda_weights, k, k_rule, mu, light_discount
-    )
+    matrix = None if pair_weight_matrix is None else pair_weight_matrix.to(x.scores)
+    item_w = x.item_weights
+    state: RankedPairs | None = None
+    s, y, m = x.scores, x.labels, x.mask
+    if lambda_weights is not None:
+        # Lambda weights depend on ranks: work in predicted order (lambdaweights docstring).
+        state = rank_pairs(x.scores, x.labels, x.mask, k=k, gain=gain, normalize=normalize)
+        s, y, m = state.scores, state.labels, state.mask
+        item_w = None if item_w is None else state.gather(item_w)
+        if matrix is not None:
+            length = s.shape[1]
+            rows = state.order.unsqueeze(2).expand(-1, -1, length)
+            matrix = matrix.gather(1, rows).gather(2, state.order.unsqueeze(1).expand_as(rows))
+    weight_fn = _weight_fn(item_w, matrix, state, lambda_weights, k, k_rule, mu, light_discount)
     keep_fn = None if state is None else (lambda rows: pair_keep(state, rows, k, k_rule))
     total, count = pair_sums(
-        x.scores,
-        x.labels,
-        x.mask,
-        pair_loss,
-        select=select,
-        pair_weights=weight_fn,
-        pair_keep=keep_fn,
+        s, y, m, pair_loss, select=select, pair_weights=weight_fn, pair_keep=keep_fn
     )
     values = total / count.clamp(min=1) if per_list == "mean" else total
     return finish(values, count > 0, x, reduction)
 
 
 def _weight_fn(
-    x: LossInputs,
+    item_w: Tensor | None,
     matrix: Tensor | None,
-    state: RankState | None,
+    state: RankedPairs | None,
     scheme: Scheme | None,
     k: int | None,
     k_rule: KRule,
     mu: float,
     light_discount: bool,
 ) -> Callable[[slice], Tensor | None] | None:
-    """Combine per-pair, lambda and per-item weights into one row-chunk weight function."""
-    item_w = x.item_weights
+    """Combine per-pair, lambda and per-item weights (all in the order the pairs are
+    enumerated in) into one row-chunk weight function."""
     if matrix is None and state is None and item_w is None:
         return None
-    m = None if matrix is None else matrix.to(x.scores)
 
     def fn(rows: slice) -> Tensor | None:
         w: Tensor | None = None
-        if m is not None:
-            w = m[:, rows]
+        if matrix is not None:
+            w = matrix[:, rows]
         if state is not None and scheme is not None:
             lw = pair_weights(
                 state, scheme, rows, k=k, k_rule=k_rule, mu=mu, light_discount=light_discount
@@ -382,6 +381,7 @@ def mw_loss(
     """
     x = prepare("mw_loss", scores, labels, mask, weights, reduction)
     binary = (x.labels >= threshold).to(x.scores.dtype)
-    weight_fn = _weight_fn(x, pair_weights, None, None, None, "both", 10.0, False)
+    matrix = None if pair_weights is None else pair_weights.to(x.scores)
+    weight_fn = _weight_fn(x.item_weights, matrix, None, None, None, "both", 10.0, False)
     total, count = pair_sums(x.scores, binary, x.mask, _logistic, pair_weights=weight_fn)
     return finish(total / count.clamp(min=1), count > 0, x, reduction)
