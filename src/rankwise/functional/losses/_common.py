@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.nn import functional as nnf
 from torch.utils.checkpoint import checkpoint
 
 from rankwise.functional._inputs import Reduction, check_reduction
@@ -94,6 +95,13 @@ class LossInputs:
         """``values`` at real items, -inf at masked ones (0 in lists without real items)."""
         return values if self.dense else torch.where(self.mask, values, self.pad_column)
 
+    def softmax_padded(self, values: Tensor) -> Tensor:
+        """``values`` at real items and :data:`softmax_fill` at masked ones: a softmax
+        gives them exactly 0 and a log-softmax a finite value (see softmax_fill)."""
+        if self.dense:
+            return values
+        return torch.where(self.mask, values, -softmax_fill(values.dtype))
+
 
 def prepare(
     name: str,
@@ -157,6 +165,19 @@ def finish(values: Tensor, qualifies: Tensor, inputs: LossInputs, reduction: Red
     return reduce_lists(values, qualifies, reduction, zeroed=True)
 
 
+def softmax_fill(dtype: torch.dtype) -> float:
+    """Magnitude of the finite stand-in for -inf at masked positions before a softmax.
+
+    ``finfo.max / 8``: with it at the masked positions, a softmax gives them exactly 0 and
+    a log-softmax stays finite for every real value in (-finfo.max / 8 + 104,
+    finfo.max * 7 / 8) (float32: about +-3e37), i.e. any score or label a model or a data
+    set produces; a list without real items gets a uniform softmax, finite, which the
+    caller excludes. -inf would need a separate fill for such lists and a mask on every
+    product with a log-softmax (0 * -inf is NaN).
+    """
+    return torch.finfo(dtype).max / 8
+
+
 def pad_column(mask: Tensor, has_items: Tensor, dtype: torch.dtype) -> Tensor:
     """[B, 1] fill value for masked positions before a softmax: -inf, or 0 in a list
     without any real item (so that no NaN appears in the forward pass or the gradient;
@@ -214,17 +235,22 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
 def softmax_cross_entropy(inputs: LossInputs, target: Tensor) -> Tensor:
     r"""[B] :math:`-\sum_i p_i \log \operatorname{softmax}(s)_i` over each list's real items.
 
-    ``target`` p [B, L] must be 0 at masked positions; it need not sum to 1. Reads the
-    raw scores (masked positions are never used, so no zero-filled copy is needed); the
-    gradient :math:`\operatorname{softmax}(s) \sum_i p_i - p` is written out rather than
-    traced through masking and log-softmax nodes (fewer passes over [B, L]). Lists without
+    ``target`` p [B, L] must be 0 at masked positions; it need not sum to 1. Lists without
     real items give a finite value the caller excludes.
+
+    How: one fused ``torch.nn.functional.cross_entropy`` call on the raw scores with the
+    masked positions at ``-softmax_fill`` (finite, not -inf: a -inf log-softmax times a
+    0 target is NaN), which equals the masked definition (:func:`softmax_fill`). A target
+    that requires a gradient (distillation through the teacher) takes the written-out
+    autograd function instead.
     """
-    column = None if inputs.dense else inputs.pad_column
-    out: Tensor = _SoftmaxCrossEntropy.apply(  # type: ignore[no-untyped-call]
-        inputs.raw_scores, target, column, inputs.mask
-    )
-    return out
+    if target.requires_grad:  # rare: the fused call has no gradient for the target
+        column = None if inputs.dense else inputs.pad_column
+        out: Tensor = _SoftmaxCrossEntropy.apply(  # type: ignore[no-untyped-call]
+            inputs.raw_scores, target, column, inputs.mask
+        )
+        return out
+    return nnf.cross_entropy(inputs.softmax_padded(inputs.raw_scores), target, reduction="none")
 
 
 def normalize_target(labels: Tensor, mask: Tensor, *, empty: str = "zero") -> Tensor:

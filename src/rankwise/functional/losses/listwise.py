@@ -58,7 +58,7 @@ def _target(
         return labels, (labels != 0).any(dim=1)
     if target == "softmax":
         scaled = labels if temperature == 1.0 else labels / temperature
-        return torch.softmax(x.padded(scaled), dim=1), x.has_items
+        return torch.softmax(x.softmax_padded(scaled), dim=1), x.has_items
     raise ValueError(f"{name}: target must be 'normalize', 'raw' or 'softmax', got {target!r}")
 
 
