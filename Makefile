@@ -1,6 +1,7 @@
 # The two commands a newcomer runs (see README.md):
-#   make demo   create .venv, install rankwise, run `rankwise demo`
-#   make test   create .venv with the dev extra, run ruff, mypy and the whole test suite
+#   make demo   create .venv, install rankwise with the gbdt extra (the demo's LightGBM
+#               baseline), run `rankwise demo`
+#   make test   create .venv with the dev and gbdt extras, run ruff, mypy and the tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -13,11 +14,11 @@ $(BIN)/python:
 
 # Stamp files re-run the install only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[gbdt]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,gbdt]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

@@ -70,13 +70,6 @@ def test_convert_unknown_output_suffix(svm_file: Path, tmp_path: Path, capsys):
     assert main(["data", "convert", str(svm_file), str(tmp_path / "x.csv"), "--to", "parquet"]) == 0
 
 
-def test_demo_runs_the_pipeline(tmp_path: Path, capsys):
-    assert main(["demo", "--queries", "30", "--workdir", str(tmp_path / "w")]) == 0
-    out = capsys.readouterr().out
-    assert "round trip: parsed data identical" in out
-    assert (tmp_path / "w" / "synthetic.rwcache" / "meta.json").is_file()
-
-
 def test_console_script_is_installed():
     exe = Path(sys.executable).with_name("rankwise")
     result = subprocess.run(

@@ -2,6 +2,7 @@
 
     rankwise evaluate --run RUN [--run RUN2 ...] --qrels QRELS -m ndcg@10 -m map
     rankwise evaluate --data DATA --scores SCORES -m ndcg@10
+    rankwise evaluate --data DATA --checkpoint RUN_DIR_OR_CKPT [--checkpoint ...]
 
 With several runs the first is the baseline: the table marks significant differences
 (paired test, corrected for the number of comparisons) and shows bootstrap intervals.
@@ -40,6 +41,13 @@ def register(commands: Any) -> None:
         default=[],
         help="scores for --data: a text file with one score per document, or for Parquet "
         "data a column name (repeatable, one per system)",
+    )
+    src.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        help="a trained model (checkpoint file or run directory) to score --data with "
+        "(repeatable); its feature transform is applied first",
     )
     p.add_argument(
         "-m",
@@ -83,11 +91,11 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--run needs --qrels (and no --data)")
         evaluations = _runs(args, metrics, defaults)
     elif args.data:
-        if not args.scores:
-            raise ValueError("--data needs --scores")
+        if not args.scores and not args.checkpoint:
+            raise ValueError("--data needs --scores or --checkpoint")
         evaluations = _scored(args, metrics, defaults)
     else:
-        raise ValueError("give --run with --qrels, or --data with --scores")
+        raise ValueError("give --run with --qrels, or --data with --scores or --checkpoint")
     comparison = compare(evaluations, test=args.test, correction=args.correction, alpha=args.alpha)
     if args.per_query:
         _write_per_query(Path(args.per_query), evaluations)
@@ -146,7 +154,23 @@ def _scored(
         else:
             raise ValueError(f"--scores {spec!r} is neither a file nor a Parquet column")
         out[_unique(name, out)] = evaluate_scores(data, scores, metrics, defaults=defaults)
+    if args.checkpoint:
+        from rankwise.train.predict import load_predictor
+
+        for path in args.checkpoint:
+            predictor = load_predictor(path)
+            scores = predictor.predict(data)
+            name = _checkpoint_name(path)
+            out[_unique(name, out)] = evaluate_scores(data, scores, metrics, defaults=defaults)
     return out
+
+
+def _checkpoint_name(path: str) -> str:
+    p = Path(path)
+    if p.is_dir():
+        return p.name
+    # runs/NAME/checkpoints/best.pt -> NAME
+    return p.parent.parent.name if p.parent.name == "checkpoints" else p.stem
 
 
 def _unique(name: str, taken: dict[str, Any]) -> str:

@@ -14,14 +14,26 @@ from rankwise.errors import RankwiseError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rankwise.cli import data_cmd, demo, evaluate_cmd
+    from rankwise.cli import (
+        compare_cmd,
+        data_cmd,
+        demo,
+        evaluate_cmd,
+        predict_cmd,
+        report_cmd,
+        train_cmd,
+    )
 
     parser = argparse.ArgumentParser(prog="rankwise", description="Learning to rank for PyTorch.")
     parser.add_argument("--version", action="version", version=f"rankwise {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo.register(commands)
-    data_cmd.register(commands)
+    train_cmd.register(commands)
     evaluate_cmd.register(commands)
+    predict_cmd.register(commands)
+    compare_cmd.register(commands)
+    report_cmd.register(commands)
+    data_cmd.register(commands)
     return parser
 
 
@@ -33,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
     except (RankwiseError, FileNotFoundError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -1,0 +1,23 @@
+"""Rankers: the :class:`Scorer` contract, neural rankers (registered in :data:`MODELS`)
+and gradient-boosted tree baselines (:data:`GBDT_MODELS`)."""
+
+from rankwise.models.base import MODELS, RankingModel, Scorer, build_model
+from rankwise.models.context import ContextAwareRanker
+from rankwise.models.gbdt import GBDT_MODELS, GBDTRanker, LightGBMRanker, XGBoostRanker
+from rankwise.models.grownet import GrowNet
+from rankwise.models.mlp import LinearScorer, MLPScorer
+
+__all__ = [
+    "GBDT_MODELS",
+    "MODELS",
+    "ContextAwareRanker",
+    "GBDTRanker",
+    "GrowNet",
+    "LightGBMRanker",
+    "LinearScorer",
+    "MLPScorer",
+    "RankingModel",
+    "Scorer",
+    "XGBoostRanker",
+    "build_model",
+]

@@ -1,0 +1,310 @@
+"""Gradient-boosted tree baselines behind rankwise's fit / predict / evaluate path.
+
+- :class:`LightGBMRanker`: LightGBM with ``objective="lambdarank"`` (LambdaMART) or
+  ``"rank_xendcg"``;
+- :class:`XGBoostRanker`: XGBoost with ``objective="rank:ndcg"`` or ``"rank:pairwise"``.
+
+Both train on :class:`~rankwise.data.RankingData` (queries as groups), stop early on
+the validation data's NDCG@``eval_at`` as computed by the library itself, and predict
+one score per document; rankwise then evaluates those scores with its own metrics, so
+a comparison table uses identical conventions for trees and networks. Installed by the
+``gbdt`` extra (``pip install rankwise[gbdt]``; the CPU build of XGBoost,
+``xgboost-cpu``). Defaults: up to 1,000 trees at learning rate 0.05, early stopping
+after 50 rounds without improvement, everything else the library's default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from rankwise.data.ranking_data import RankingData
+from rankwise.errors import RankwiseError
+from rankwise.registry import Registry
+
+GBDT_MODELS: Registry[GBDTRanker] = Registry("GBDT model")
+
+
+class MissingDependencyError(RankwiseError):
+    """An optional dependency is not installed."""
+
+
+def _threads() -> int:
+    return max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else 1
+
+
+class GBDTRanker:
+    """Common interface: ``fit(train, valid)``, ``predict(data)``, ``state`` round trip."""
+
+    name: ClassVar[str] = ""
+    objectives: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            GBDT_MODELS.add(cls.name, cls)
+
+    def __init__(
+        self,
+        objective: str,
+        n_estimators: int = 1000,
+        learning_rate: float = 0.05,
+        early_stopping_rounds: int | None = 50,
+        eval_at: int = 10,
+        seed: int = 0,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        if objective not in self.objectives:
+            raise ValueError(
+                f"{self.name}: objective must be one of {self.objectives}, got {objective!r}"
+            )
+        self.params: dict[str, Any] = {
+            "objective": objective,
+            "n_estimators": n_estimators,
+            "learning_rate": learning_rate,
+            "early_stopping_rounds": early_stopping_rounds,
+            "eval_at": eval_at,
+            "seed": seed,
+            "extra": dict(extra or {}),
+        }
+        self.best_iteration: int | None = None
+        self.num_features: int | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "num_features": self.num_features, "params": dict(self.params)}
+
+    def fit(
+        self,
+        train: RankingData,
+        valid: RankingData | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> GBDTRanker:
+        raise NotImplementedError
+
+    def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
+        raise NotImplementedError
+
+    def model_string(self) -> str:
+        raise NotImplementedError
+
+    def load_model_string(self, text: str) -> None:
+        raise NotImplementedError
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Everything needed to rebuild the trained model (plain types only)."""
+        return {
+            "config": self.config,
+            "model": self.model_string(),
+            "best_iteration": self.best_iteration,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> GBDTRanker:
+        config = state["config"]
+        model = GBDT_MODELS.build(config["name"], config["params"])
+        model.num_features = config["num_features"]
+        model.best_iteration = state.get("best_iteration")
+        model.load_model_string(state["model"])
+        return model
+
+    def _check_features(self, data: RankingData) -> None:
+        if self.num_features is not None and data.num_features != self.num_features:
+            raise ValueError(
+                f"{self.name}: the data have {data.num_features} features, "
+                f"the model was trained on {self.num_features}"
+            )
+
+
+class LightGBMRanker(GBDTRanker):
+    """LightGBM LambdaMART (``lambdarank``) or XE-NDCG (``rank_xendcg``)."""
+
+    name = "lightgbm"
+    objectives = ("lambdarank", "rank_xendcg")
+
+    def __init__(
+        self,
+        objective: str = "lambdarank",
+        n_estimators: int = 1000,
+        learning_rate: float = 0.05,
+        early_stopping_rounds: int | None = 50,
+        eval_at: int = 10,
+        seed: int = 0,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            objective, n_estimators, learning_rate, early_stopping_rounds, eval_at, seed, extra
+        )
+        self._booster: Any = None
+
+    @staticmethod
+    def _lgb() -> Any:
+        try:
+            import lightgbm
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                "LightGBM is not installed: pip install 'rankwise[gbdt]'"
+            ) from exc
+        return lightgbm
+
+    def _dataset(self, data: RankingData, reference: Any = None) -> Any:
+        lgb = self._lgb()
+        return lgb.Dataset(
+            np.asarray(data.features),
+            label=np.asarray(data.labels),
+            group=data.list_lengths(),
+            reference=reference,
+            free_raw_data=False,
+        )
+
+    def fit(
+        self,
+        train: RankingData,
+        valid: RankingData | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> LightGBMRanker:
+        lgb = self._lgb()
+        p = self.params
+        params = {
+            "objective": p["objective"],
+            "learning_rate": p["learning_rate"],
+            "metric": "ndcg",
+            "eval_at": [p["eval_at"]],
+            "seed": p["seed"],
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": _threads(),
+            "verbosity": -1,
+            **p["extra"],
+        }
+        self.num_features = train.num_features
+        train_set = self._dataset(train)
+        callbacks = []
+        valid_sets = []
+        if valid is not None:
+            valid_sets = [self._dataset(valid, reference=train_set)]
+            if p["early_stopping_rounds"]:
+                callbacks.append(
+                    lgb.early_stopping(
+                        p["early_stopping_rounds"], first_metric_only=True, verbose=False
+                    )
+                )
+        self._booster = lgb.train(
+            params,
+            train_set,
+            num_boost_round=p["n_estimators"],
+            valid_sets=valid_sets,
+            callbacks=callbacks,
+        )
+        best = int(self._booster.best_iteration or 0)
+        self.best_iteration = best if best > 0 else self._booster.current_iteration()
+        if log is not None:
+            log(f"{self.name}: {self.best_iteration} trees")
+        return self
+
+    def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
+        if self._booster is None:
+            raise RuntimeError("lightgbm: fit or load the model first")
+        self._check_features(data)
+        out = self._booster.predict(np.asarray(data.features), num_iteration=self.best_iteration)
+        return np.asarray(out, dtype=np.float64)
+
+    def model_string(self) -> str:
+        return str(self._booster.model_to_string())
+
+    def load_model_string(self, text: str) -> None:
+        self._booster = self._lgb().Booster(model_str=text)
+
+
+class XGBoostRanker(GBDTRanker):
+    """XGBoost ``rank:ndcg`` (LambdaMART) or ``rank:pairwise`` (RankNet-style)."""
+
+    name = "xgboost"
+    objectives = ("rank:ndcg", "rank:pairwise")
+
+    def __init__(
+        self,
+        objective: str = "rank:ndcg",
+        n_estimators: int = 1000,
+        learning_rate: float = 0.05,
+        early_stopping_rounds: int | None = 50,
+        eval_at: int = 10,
+        seed: int = 0,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            objective, n_estimators, learning_rate, early_stopping_rounds, eval_at, seed, extra
+        )
+        self._booster: Any = None
+
+    @staticmethod
+    def _xgb() -> Any:
+        try:
+            import xgboost
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                "XGBoost is not installed: pip install 'rankwise[gbdt]'"
+            ) from exc
+        return xgboost
+
+    def _matrix(self, data: RankingData) -> Any:
+        xgb = self._xgb()
+        qid = np.repeat(np.arange(data.num_queries), data.list_lengths())
+        return xgb.DMatrix(np.asarray(data.features), label=np.asarray(data.labels), qid=qid)
+
+    def fit(
+        self,
+        train: RankingData,
+        valid: RankingData | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> XGBoostRanker:
+        xgb = self._xgb()
+        p = self.params
+        params = {
+            "objective": p["objective"],
+            "eta": p["learning_rate"],
+            "eval_metric": f"ndcg@{p['eval_at']}",
+            "seed": p["seed"],
+            "nthread": _threads(),
+            "tree_method": "hist",
+            **p["extra"],
+        }
+        self.num_features = train.num_features
+        dtrain = self._matrix(train)
+        evals = [] if valid is None else [(self._matrix(valid), "valid")]
+        self._booster = xgb.train(
+            params,
+            dtrain,
+            num_boost_round=p["n_estimators"],
+            evals=evals,
+            early_stopping_rounds=p["early_stopping_rounds"] if evals else None,
+            verbose_eval=False,
+        )
+        best = getattr(self._booster, "best_iteration", None)
+        self.best_iteration = (
+            int(best) + 1 if best is not None and evals else int(self._booster.num_boosted_rounds())
+        )
+        if log is not None:
+            log(f"{self.name}: {self.best_iteration} trees")
+        return self
+
+    def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
+        if self._booster is None:
+            raise RuntimeError("xgboost: fit or load the model first")
+        self._check_features(data)
+        rounds = self.best_iteration or int(self._booster.num_boosted_rounds())
+        out = self._booster.predict(self._matrix(data), iteration_range=(0, rounds))
+        return np.asarray(out, dtype=np.float64)
+
+    def model_string(self) -> str:
+        return bytes(self._booster.save_raw("json")).decode("utf-8")
+
+    def load_model_string(self, text: str) -> None:
+        booster = self._xgb().Booster()
+        booster.load_model(bytearray(text.encode("utf-8")))
+        self._booster = booster
