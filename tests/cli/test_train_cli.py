@@ -184,3 +184,41 @@ def test_demo_quick(tmp_path, capsys):
     assert (tmp_path / "w" / "synthetic.rwcache" / "meta.json").is_file()
     assert "lightgbm" in out and "context-neuralndcg" in out and "mlp-neuralndcg" in out
     assert report.exists() and "<svg" in report.read_text()
+
+
+def test_seed_ensemble_run_predicts_with_every_member(tmp_path, capsys):
+    config = {
+        "name": "ens",
+        "output_dir": str(tmp_path),
+        "data": {"synthetic": {"num_queries": 60, "num_features": 10}},
+        "model": {"name": "mlp", "params": {"hidden": [8]}},
+        "loss": {"name": "softmax"},
+        "training": {"epochs": 2, "progress": False, "ensemble": 3},
+        "metrics": ["ndcg@5"],
+    }
+    path = tmp_path / "e.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", str(path)]) == 0
+    run = tmp_path / "ens"
+    assert sorted(p.name for p in (run / "members").iterdir()) == ["0", "1", "2"]
+    from rankwise.train.checkpoint import load_checkpoint
+    from rankwise.train.config import load_config
+    from rankwise.train.experiment import load_splits
+    from rankwise.train.predict import load_predictor
+
+    ckpt = load_checkpoint(run)
+    assert ckpt["kind"] == "ensemble" and len(ckpt["members"]) == 3
+    test = load_splits(load_config(path)).test
+    predictor = load_predictor(run)
+    scores = predictor.predict(test)
+    # the ensemble is the mean of its members' standardised scores
+    members = [load_predictor(run / "members" / str(k)).predict(test) for k in range(3)]
+    expected = np.mean(
+        [(m - mu) / sd for m, mu, sd in zip(members, ckpt["means"], ckpt["stds"], strict=True)],
+        axis=0,
+    )
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
+    recorded = json.loads((run / "test-metrics.json").read_text())["metrics"]["ndcg@5"]
+    from rankwise.metrics.runs import evaluate_scores
+
+    assert evaluate_scores(test, scores, ["ndcg@5"]).means()["ndcg@5"] == pytest.approx(recorded)

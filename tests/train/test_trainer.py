@@ -201,3 +201,54 @@ def test_fp16_needs_cuda_and_bad_arguments_are_named():
             make_loader(TRAIN, 8),
             early_stopping=EarlyStopping(),
         )
+
+
+def test_weight_averaging_is_validated_checkpointed_and_resumed(tmp_path):
+    """With ema_decay the moving average is what is validated and saved for prediction,
+    the raw weights keep training, and a resumed run still matches an uninterrupted one."""
+    whole = make_trainer(tmp_path / "a", epochs=4, ema_decay=0.9)
+    full = whole.fit()
+    raw = make_trainer(epochs=4).fit()
+    assert _strip_times(full.history) != _strip_times(raw.history)
+    assert not all(
+        torch.equal(a, b)
+        for a, b in zip(whole.model.parameters(), whole.eval_model.parameters(), strict=True)
+    )
+    ckpt = load_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")
+    for key, value in whole.eval_model.state_dict().items():
+        assert torch.equal(ckpt["model_state"][key], value)
+    make_trainer(tmp_path / "b", epochs=4, ema_decay=0.9, stop_after=2).fit()
+    resumed = make_trainer(tmp_path / "b", epochs=4, ema_decay=0.9).fit(resume=True)
+    assert _strip_times(resumed.history) == _strip_times(full.history)
+    with pytest.raises(ValueError, match="ema_decay"):
+        make_trainer(ema_decay=1.5)
+
+
+def test_grownet_trains_stage_by_stage_through_the_trainer():
+    from rankwise.models import GrowNet
+
+    torch.manual_seed(0)
+    model = GrowNet(12, num_stages=2, hidden=8, epochs_per_stage=1, corrective_epochs=1)
+    gen = torch.Generator().manual_seed(0)
+    trainer = Trainer(
+        model,
+        build_loss("lambda"),
+        torch.optim.Adam(model.parameters(), lr=1e-2),
+        make_loader(TRAIN, 8, shuffle=True, generator=gen),
+        valid_loader=make_loader(VALID, 16),
+        metrics=["ndcg@5"],
+        epochs=4,
+        generator=gen,
+        progress=False,
+    )
+    before = [p.detach().clone() for p in model.learners[1].parameters()]
+    trainer._train_epoch(0)  # stage 1: learner 2 is not used, so it cannot change
+    assert all(
+        torch.equal(a, b) for a, b in zip(before, model.learners[1].parameters(), strict=True)
+    )
+    result = trainer.fit()
+    assert int(model.active) == 2
+    assert not all(
+        torch.equal(a, b) for a, b in zip(before, model.learners[1].parameters(), strict=True)
+    )
+    assert result.history[-1]["valid_ndcg@5"] > 0.4

@@ -103,6 +103,8 @@ class TrainingConfig(_Strict):
         default_factory=lambda: EarlyStoppingConfig.model_validate({})
     )
     grad_clip: float | None = Field(None, gt=0)
+    ema_decay: float | None = Field(None, gt=0, lt=1)
+    ensemble: int = Field(1, ge=1)
     amp: Literal["none", "bf16", "fp16"] = "none"
     scheduler_interval: Literal["epoch", "step"] = "epoch"
     progress: bool = True

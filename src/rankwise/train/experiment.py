@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 from rich.console import Console
+from torch import nn
 
 from rankwise._version import __version__
 from rankwise.data.dataset import make_loader
@@ -36,6 +37,7 @@ from rankwise.data.transforms import FeatureTransform, build_transform
 from rankwise.errors import RankwiseError
 from rankwise.metrics.runs import Evaluation, evaluate_scores
 from rankwise.models import GBDT_MODELS, MODELS
+from rankwise.models.ensemble import ScoreEnsemble
 from rankwise.train.checkpoint import save_checkpoint
 from rankwise.train.components import OPTIMIZERS, SCHEDULERS, build_loss_module
 from rankwise.train.config import RunConfig, dump_config
@@ -154,6 +156,122 @@ def _write_test_results(run_dir: Path, evaluation: Evaluation, extra: dict[str, 
     (run_dir / "test-per-query.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _train_member(
+    config: RunConfig,
+    seed: int,
+    run_dir: Path,
+    train: RankingData,
+    valid: RankingData | None,
+    device: torch.device,
+    extra: dict[str, Any],
+    console: Console,
+    resume: bool,
+    stop_after: int | None,
+) -> tuple[Trainer, Any]:
+    """Build and train one neural ranker (one ensemble member) into ``run_dir``."""
+    torch.manual_seed(seed)
+    model = MODELS.build(config.model.name, config.model.params, num_features=train.num_features)
+    loss = build_loss_module(config.loss.name, config.loss.params)
+    optimizer = OPTIMIZERS.build(
+        config.optimizer.name, config.optimizer.params, params=model.parameters()
+    )
+    scheduler = None
+    if config.scheduler is not None:
+        scheduler = SCHEDULERS.build(
+            config.scheduler.name, config.scheduler.params, optimizer=optimizer
+        )
+    generator = torch.Generator().manual_seed(seed)
+    train_loader = make_loader(
+        train,
+        config.data.batch_size,
+        shuffle=True,
+        generator=generator,
+        max_list_length=config.data.max_list_length,
+        num_workers=config.data.num_workers,
+    )
+    valid_loader = make_loader(valid, config.data.eval_batch_size) if valid is not None else None
+    es = config.training.early_stopping
+    trainer = Trainer(
+        model,
+        loss,
+        optimizer,
+        train_loader,
+        valid_loader=valid_loader,
+        metrics=config.metrics,
+        scheduler=scheduler,
+        scheduler_interval=config.training.scheduler_interval,
+        epochs=config.training.epochs,
+        early_stopping=(
+            EarlyStopping(es.metric, es.patience, es.min_delta)
+            if es is not None and valid_loader is not None
+            else None
+        ),
+        grad_clip=config.training.grad_clip,
+        amp=config.training.amp,
+        device=device,
+        run_dir=run_dir,
+        generator=generator,
+        checkpoint_extra={"kind": "neural", "seed": seed, **extra},
+        progress=config.training.progress,
+        console=console,
+        tensorboard=config.training.tensorboard,
+        stop_after=stop_after,
+        ema_decay=config.training.ema_decay,
+    )
+    can_resume = resume and (run_dir / "checkpoints" / "last.pt").exists()
+    result = trainer.fit(resume=can_resume)
+    trainer.load_best()
+    return trainer, result
+
+
+def _ensemble(
+    config: RunConfig,
+    trained: list[tuple[Trainer, Any]],
+    train: RankingData,
+    valid: RankingData | None,
+    device: torch.device,
+    run_dir: Path,
+    extra: dict[str, Any],
+) -> ScoreEnsemble:
+    """Combine trained members; write the ensemble's checkpoint (``best.pt``)."""
+    members, means, stds, states = [], [], [], []
+    for trainer, result in trained:
+        net = trainer.eval_model
+        scores = predict_scores(net, train, batch_size=config.data.eval_batch_size, device=device)
+        members.append(net)
+        means.append(float(scores.mean()))
+        stds.append(float(scores.std()))
+        states.append(
+            {
+                "model_config": getattr(net, "config", None),
+                "model_state": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+                "best_epoch": result.best_epoch,
+            }
+        )
+    ensemble = ScoreEnsemble(members, means, stds)
+    save_checkpoint(
+        run_dir / "checkpoints" / "best.pt",
+        {
+            "kind": "ensemble",
+            "members": states,
+            "means": means,
+            "stds": stds,
+            "model_config": states[0]["model_config"],
+            "metrics": config.metrics,
+            **extra,
+        },
+    )
+    return ensemble
+
+
+def _valid_value(config: RunConfig, valid: RankingData, scores: Any) -> float:
+    """The model-selection metric (early stopping's, else the first) on ``valid``."""
+    es = config.training.early_stopping
+    key = es.metric if es is not None and es.metric != "loss" else config.metrics[0]
+    wanted = config.metrics if key in config.metrics else [*config.metrics, key]
+    return evaluate_scores(valid, scores, wanted).means()[key]
+
+
 def run_experiment(
     config: RunConfig,
     *,
@@ -207,76 +325,41 @@ def run_experiment(
         )
         score_test = gbdt.predict
         if valid is not None:
-            v = evaluate_scores(valid, gbdt.predict(valid), config.metrics)
-            key = (
-                config.training.early_stopping.metric
-                if config.training.early_stopping
-                else config.metrics[0]
-            )
-            summary.best_valid = v.means().get(key)
+            summary.best_valid = _valid_value(config, valid, gbdt.predict(valid))
     else:
-        model = MODELS.build(
-            config.model.name, config.model.params, num_features=train.num_features
-        )
-        loss = build_loss_module(config.loss.name, config.loss.params)
-        optimizer = OPTIMIZERS.build(
-            config.optimizer.name, config.optimizer.params, params=model.parameters()
-        )
-        scheduler = None
-        if config.scheduler is not None:
-            scheduler = SCHEDULERS.build(
-                config.scheduler.name, config.scheduler.params, optimizer=optimizer
+        members = config.training.ensemble
+        trained: list[tuple[Trainer, Any]] = []
+        for member in range(members):
+            member_dir = run_dir if members == 1 else run_dir / "members" / str(member)
+            trainer, result = _train_member(
+                config,
+                config.seed + member,
+                member_dir,
+                train,
+                valid,
+                device,
+                extra,
+                console,
+                resume,
+                stop_after,
             )
-        generator = torch.Generator().manual_seed(config.seed)
-        train_loader = make_loader(
-            train,
-            config.data.batch_size,
-            shuffle=True,
-            generator=generator,
-            max_list_length=config.data.max_list_length,
-            num_workers=config.data.num_workers,
-        )
-        valid_loader = (
-            make_loader(valid, config.data.eval_batch_size) if valid is not None else None
-        )
-        es = config.training.early_stopping
-        trainer = Trainer(
-            model,
-            loss,
-            optimizer,
-            train_loader,
-            valid_loader=valid_loader,
-            metrics=config.metrics,
-            scheduler=scheduler,
-            scheduler_interval=config.training.scheduler_interval,
-            epochs=config.training.epochs,
-            early_stopping=(
-                EarlyStopping(es.metric, es.patience, es.min_delta)
-                if es is not None and valid_loader is not None
-                else None
-            ),
-            grad_clip=config.training.grad_clip,
-            amp=config.training.amp,
-            device=device,
-            run_dir=run_dir,
-            generator=generator,
-            checkpoint_extra={"kind": "neural", **extra},
-            progress=config.training.progress,
-            console=console,
-            tensorboard=config.training.tensorboard,
-            stop_after=stop_after,
-        )
-        result = trainer.fit(resume=resume)
-        summary.best_epoch, summary.best_valid = result.best_epoch, result.best_value
-        if (
-            stop_after is not None
-            and result.epochs_run < config.training.epochs
-            and not result.stopped_early
-        ):
-            summary.seconds = time.perf_counter() - started
-            return summary  # interrupted on purpose: no test evaluation yet
-        trainer.load_best()
-        net = trainer.model
+            if members > 1:
+                console.print(f"member {member + 1}/{members}: best epoch {result.best_epoch}")
+            if stop_after is not None and not result.finished:
+                summary.seconds = time.perf_counter() - started
+                return summary  # interrupted on purpose: no test evaluation yet
+            trained.append((trainer, result))
+        if members == 1:
+            trainer, result = trained[0]
+            summary.best_epoch, summary.best_valid = result.best_epoch, result.best_value
+            net: nn.Module = trainer.eval_model
+        else:
+            net = _ensemble(config, trained, train, valid, device, run_dir, extra)
+            if valid is not None:
+                scores = predict_scores(
+                    net, valid, batch_size=config.data.eval_batch_size, device=device
+                )
+                summary.best_valid = _valid_value(config, valid, scores)
 
         def score_test(data: RankingData) -> Any:
             return predict_scores(net, data, batch_size=config.data.eval_batch_size, device=device)

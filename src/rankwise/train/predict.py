@@ -15,6 +15,7 @@ from rankwise.data.dataset import make_loader
 from rankwise.data.ranking_data import RankingData
 from rankwise.data.transforms import FeatureTransform, transform_from_state
 from rankwise.models.base import build_model
+from rankwise.models.ensemble import ScoreEnsemble
 from rankwise.models.gbdt import GBDTRanker
 from rankwise.train.checkpoint import CheckpointError, load_checkpoint
 
@@ -83,6 +84,14 @@ def load_predictor(path: str | Path) -> Predictor:
     if ckpt.get("kind") == "gbdt":
         model: Any = GBDTRanker.from_state(ckpt["gbdt_state"])
         return Predictor("gbdt", model, transform, metrics, ckpt)
+    if ckpt.get("kind") == "ensemble":
+        members = []
+        for member in ckpt["members"]:
+            net = build_model(member["model_config"])
+            net.load_state_dict(member["model_state"])
+            members.append(net.eval())
+        ensemble = ScoreEnsemble(members, ckpt["means"], ckpt["stds"]).eval()
+        return Predictor("neural", ensemble, transform, metrics, ckpt)
     config = ckpt.get("model_config")
     if not config:
         raise CheckpointError(f"{path}: the checkpoint has no model config")

@@ -65,6 +65,8 @@ def load_run(path: str | Path) -> RunRecord:
     config = yaml.safe_load(config_path.read_text()) if config_path.is_file() else {}
     history = []
     log = p / "metrics.jsonl"
+    if not log.is_file() and (p / "members" / "0" / "metrics.jsonl").is_file():
+        log = p / "members" / "0" / "metrics.jsonl"  # an ensemble: its first member's curves
     if log.is_file():
         history = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     versions_path = p / "versions.json"

@@ -22,6 +22,7 @@ metrics, callbacks) and never reads configuration. It provides:
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -86,6 +87,7 @@ class TrainResult:
     stopped_early: bool
     epochs_run: int
     checkpoint: Path | None = None  # best.pt (or last.pt without validation)
+    finished: bool = True  # False when stop_after interrupted the run
 
 
 @dataclass
@@ -94,6 +96,7 @@ class _State:
     best_value: float | None = None
     best_epoch: int | None = None
     bad_epochs: int = 0
+    stopped_early: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -125,6 +128,10 @@ class Trainer:
         progress: show progress bars.
         stop_after: stop after this many epochs *of this call* (to interrupt a run in
             tests; a resumed run continues).
+        ema_decay: keep an exponential moving average of the weights (decay per step,
+            e.g. 0.999, warmed up as ``min(decay, (1 + n) / (10 + n))`` after n steps);
+            validation, checkpoints' ``model_state`` and the final model use it. It
+            averages out the step-to-step noise of small data sets.
     """
 
     def __init__(
@@ -151,6 +158,7 @@ class Trainer:
         console: Console | None = None,
         tensorboard: bool = True,
         stop_after: int | None = None,
+        ema_decay: float | None = None,
     ) -> None:
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -190,6 +198,30 @@ class Trainer:
         self.stop_after = stop_after
         self.scaler = torch.amp.GradScaler("cuda") if amp == "fp16" else None
         self.state = _State()
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1), got {ema_decay}")
+        self.ema_decay = ema_decay
+        self.ema_steps = 0
+        self.ema: nn.Module | None = None
+        if ema_decay is not None:
+            self.ema = copy.deepcopy(self.model).requires_grad_(False)
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights that are validated, checkpointed for prediction and returned:
+        the moving average when ``ema_decay`` is set, else the trained model."""
+        return self.ema if self.ema is not None else self.model
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.ema is None or self.ema_decay is None:
+            return
+        self.ema_steps += 1
+        decay = min(self.ema_decay, (1 + self.ema_steps) / (10 + self.ema_steps))
+        for avg, cur in zip(self.ema.parameters(), self.model.parameters(), strict=True):
+            avg.lerp_(cur.detach(), 1.0 - decay)
+        for avg_b, cur_b in zip(self.ema.buffers(), self.model.buffers(), strict=True):
+            avg_b.copy_(cur_b)
 
     # ------------------------------------------------------------------ helpers
     def _autocast(self) -> Any:
@@ -198,9 +230,9 @@ class Trainer:
         dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
         return torch.autocast(device_type=self.device.type, dtype=dtype)
 
-    def _scores(self, batch: RankingBatch) -> Tensor:
+    def _scores(self, batch: RankingBatch, model: nn.Module | None = None) -> Tensor:
         with self._autocast():
-            scores: Tensor = self.model(batch.features, batch.mask)
+            scores: Tensor = (model or self.model)(batch.features, batch.mask)
         return scores.float()  # losses and metrics in float32 whatever the autocast
 
     def _checkpoint_path(self, name: str) -> Path | None:
@@ -217,7 +249,13 @@ class Trainer:
         return {
             "epoch": s.epoch,
             "model_config": config,
-            "model_state": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "model_state": {k: v.detach().cpu() for k, v in self.eval_model.state_dict().items()},
+            "train_model_state": (
+                {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+                if self.ema is not None
+                else None
+            ),
+            "ema_steps": self.ema_steps,
             "optimizer_state": self.optimizer.state_dict(),
             "scheduler_state": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler_state": self.scaler.state_dict() if self.scaler is not None else None,
@@ -225,13 +263,19 @@ class Trainer:
             "best_value": s.best_value,
             "best_epoch": s.best_epoch,
             "bad_epochs": s.bad_epochs,
+            "stopped_early": s.stopped_early,
             "history": s.history,
             "metrics": self.metrics,
             **self.checkpoint_extra,
         }
 
     def _restore(self, ckpt: dict[str, Any]) -> None:
-        self.model.load_state_dict(ckpt["model_state"])
+        if self.ema is not None:
+            self.ema.load_state_dict(ckpt["model_state"])
+            self.model.load_state_dict(ckpt["train_model_state"])
+            self.ema_steps = int(ckpt.get("ema_steps", 0))
+        else:
+            self.model.load_state_dict(ckpt["model_state"])
         self.optimizer.load_state_dict(ckpt["optimizer_state"])
         if self.scheduler is not None and ckpt.get("scheduler_state") is not None:
             self.scheduler.load_state_dict(ckpt["scheduler_state"])
@@ -248,6 +292,7 @@ class Trainer:
             best_value=ckpt.get("best_value"),
             best_epoch=ckpt.get("best_epoch"),
             bad_epochs=int(ckpt.get("bad_epochs", 0)),
+            stopped_early=bool(ckpt.get("stopped_early", False)),
             history=list(ckpt.get("history", [])),
         )
 
@@ -307,6 +352,7 @@ class Trainer:
                     self.scaler.update()
                 else:
                     self.optimizer.step()
+                self._update_ema()
                 if self.scheduler is not None and self.scheduler_interval == "step":
                     self.scheduler.step()
                 losses.append(value)
@@ -324,13 +370,14 @@ class Trainer:
     ) -> tuple[dict[str, float], MetricAccumulator]:
         """Mean loss and metrics over ``loader`` (eval mode); also the accumulator with
         per-query values."""
-        self.model.eval()
+        model = self.eval_model
+        model.eval()
         acc = MetricAccumulator(list(metrics or self.metrics))
         loss_sum = 0.0
         lists = 0
         for cpu_batch in loader:
             batch = cpu_batch.to(self.device)
-            scores = self._scores(batch)
+            scores = self._scores(batch, model)
             loss = self.loss(scores, batch.labels, mask=batch.mask)
             loss_sum += float(loss) * batch.batch_size
             lists += batch.batch_size
@@ -361,10 +408,11 @@ class Trainer:
         log = EpochLog(self.run_dir, tensorboard=self.tensorboard) if self.run_dir else None
         if log is not None:
             log.truncate(self.state.epoch + 1)
-        stopped_early = False
+        stopped_early = self.state.stopped_early  # a resumed run that had stopped stays stopped
         ran = 0
+        first = self.epochs if stopped_early else self.state.epoch + 1
         try:
-            for epoch in range(self.state.epoch + 1, self.epochs):
+            for epoch in range(first, self.epochs):
                 row: dict[str, Any] = {"epoch": epoch + 1}
                 row.update(self._train_epoch(epoch))
                 row["lr"] = float(self.optimizer.param_groups[0]["lr"])
@@ -392,6 +440,8 @@ class Trainer:
                     s.bad_epochs += 1
                 row["best"] = best
                 s.history.append(row)
+                if self.early_stopping is not None and s.bad_epochs >= self.early_stopping.patience:
+                    s.stopped_early = True
                 if self.run_dir is not None:
                     payload = self._payload()
                     save_checkpoint(self.run_dir / "checkpoints" / "last.pt", payload)
@@ -403,10 +453,11 @@ class Trainer:
                 for callback in self.callbacks:
                     callback(self, epoch, row)
                 ran += 1
-                if self.early_stopping is not None and s.bad_epochs >= self.early_stopping.patience:
+                if s.stopped_early:
                     stopped_early = True
+                    assert self.early_stopping is not None
                     self.console.print(
-                        f"early stop: {self.early_stopping.metric} has not improved for "
+                        f"early stop: {escape(self.early_stopping.metric)} has not improved for "
                         f"{s.bad_epochs} epochs (best {s.best_value:.4f} at epoch {s.best_epoch})"
                     )
                     break
@@ -423,6 +474,7 @@ class Trainer:
             stopped_early=stopped_early,
             epochs_run=self.state.epoch + 1,
             checkpoint=best_path if best_path is not None and best_path.exists() else None,
+            finished=stopped_early or self.state.epoch + 1 >= self.epochs,
         )
 
     def _summary(self, row: dict[str, Any], monitored: float | None) -> None:
@@ -447,4 +499,4 @@ class Trainer:
         """Load the best checkpoint's weights into the model (after :meth:`fit`)."""
         path = self._checkpoint_path("best.pt")
         if path is not None and path.exists():
-            self.model.load_state_dict(load_checkpoint(path)["model_state"])
+            self.eval_model.load_state_dict(load_checkpoint(path)["model_state"])
