@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +121,12 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="override for neural configs")
     parser.add_argument("--out", default="bench-runs/letor")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--tables", help="print the tables of an earlier --json file and stop")
     args = parser.parse_args()
+    if args.tables:
+        saved = json.loads(Path(args.tables).read_text())
+        print_tables(saved["results"], saved["command"])
+        return
 
     from rich.console import Console
 
@@ -162,8 +166,17 @@ def main() -> None:
                 file=sys.stderr,
                 flush=True,
             )
-    print(f"\nCommand: {' '.join(sys.argv)}\n")
-    for data in args.data or sorted(DATA):
+    print_tables(results, " ".join(sys.argv))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"command": " ".join(sys.argv), "results": results}, indent=2)
+        )
+
+
+def print_tables(results: dict[str, dict[str, Any]], command: str) -> None:
+    """Print one markdown table per data set (the form benchmarks/README.md records)."""
+    print(f"\nCommand: {command}\n")
+    for data in dict.fromkeys(key.split("/", 1)[0] for key in results):
         print(f"### {data} (5-fold mean test NDCG, exp2 gain, ties=stable)\n")
         print(
             "| system | @1 | @3 | @5 | @10 | @1 (empty=one) | @3 | @5 | @10 | mean valid NDCG@10 |"
@@ -172,19 +185,11 @@ def main() -> None:
         for key, row in results.items():
             if not key.startswith(data + "/"):
                 continue
-            vals = list(row["test"].values())
+            values = " | ".join(f"{v:.4f}" for v in row["test"].values())
             valid = row["valid_ndcg@10"]
-            print(
-                f"| {key.split('/', 1)[1]} | "
-                + " | ".join(f"{v:.4f}" for v in vals)
-                + f" | {valid:.4f} |"
-                if valid is not None
-                else " | - |"
-            )
+            shown = f"{valid:.4f}" if valid is not None else "-"
+            print(f"| {key.split('/', 1)[1]} | {values} | {shown} |")
         print()
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    _ = time
 
 
 if __name__ == "__main__":
