@@ -30,10 +30,17 @@ def main() -> None:
     parser.add_argument("--split", default="u1")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--losses",
+        nargs="+",
+        default=list(RECOMMENDATION_LOSSES),
+        choices=list(RECOMMENDATION_LOSSES),
+        help="train only these losses (default: all)",
+    )
     args = parser.parse_args()
     data = load_movielens(args.root, args.split)
     rows = {"popularity": (evaluate_full_ranking(data, popularity_scores(data)), 0.0)}
-    for loss in RECOMMENDATION_LOSSES:
+    for loss in args.losses:
         start = time.perf_counter()
         model = train_recommender(data, loss, epochs=args.epochs, seed=args.seed)
         rows[f"MF + {loss}"] = (

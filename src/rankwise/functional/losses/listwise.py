@@ -377,6 +377,11 @@ def sl_at_k_loss(
     computed without gradient; the smallest score for lists shorter than K). Positives:
     ``label >= threshold``. A list's loss is the sum over its positives; lists without a
     positive and a negative carry no signal.
+
+    The weight carries gradient, as in the paper. Its own gradient lowers the loss by
+    pushing positives *down* below :math:`\beta_K`, so a small ``weight_temperature``
+    can make training collapse (MovieLens 100K, cosine scores: Recall@20 0.03 at 0.2,
+    0.26 at the paper's default 1.0).
     """
     if k < 1:
         raise ValueError(f"sl_at_k_loss: k must be >= 1, got {k}")
