@@ -6,6 +6,15 @@ The first run is the baseline: each other run's per-query test values are compar
 with a paired test (``--test``), p-values corrected over all comparisons
 (``--correction``), significant differences marked ▲/▼, with 95% bootstrap intervals.
 The conventions of every metric are printed under the table.
+
+    rankwise compare runs/mq2008/*/ --vote -m ndcg@10
+
+``--vote`` ranks *systems across tasks* instead (Vote'n'Rank, ``rankwise.aggregate.voting``):
+runs are grouped into systems by name (a trailing ``-foldN`` dropped) and into tasks by
+their test data (LETOR data set and fold, or test file); each task (× metric) votes with
+its mean test value, and the systems are ranked by plurality, Borda, Dowdall, Copeland,
+Minimax and the mean, with the Condorcet winner (or the statement that there is none) and
+the rules' disagreements.
 """
 
 from __future__ import annotations
@@ -31,7 +40,42 @@ def register(commands: Any) -> None:
     p.add_argument("--correction", choices=["none", "bonferroni", "holm", "bh"], default="holm")
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--vote",
+        action="store_true",
+        help="rank systems across data sets/folds by social-choice rules (Vote'n'Rank)",
+    )
     p.set_defaults(handler=run)
+
+
+def render_vote(report: Any, metrics: list[str], console: Console) -> None:
+    """Systems in rows, one column per rule (score and place), disagreements below."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(f"vote over {len(report.tasks)} tasks ({', '.join(metrics)})"))
+    table.add_column("system")
+    for rule in report.scores:
+        table.add_column(rule, justify="right")
+    for i, system in enumerate(report.systems):
+        cells = []
+        for rule, values in report.scores.items():
+            place = report.rankings[rule].index(system) + 1
+            cells.append(f"{values[i]:.4g} (#{place})")
+        table.add_row(escape(system), *cells)
+    console.print(table)
+    winner = report.condorcet_winner
+    console.print(
+        f"Condorcet winner: {escape(winner)}" if winner else "Condorcet winner: none",
+        highlight=False,
+    )
+    console.print(f"tasks: {escape(', '.join(report.tasks))}", soft_wrap=True, highlight=False)
+    if report.missing:
+        console.print(
+            f"{report.missing} missing (system, task) scores: see rankwise.aggregate.voting"
+        )
+    for note in report.disagreements:
+        console.print(f"[yellow]note:[/] {escape(note)}")
 
 
 def comparison_of(runs: list[Any], metrics: list[str] | None, **options: Any) -> Any:
@@ -63,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     from rankwise.train.rundir import load_run
 
     runs = [load_run(p) for p in args.runs]
+    if args.vote:
+        return _run_vote(runs, args)
     comparison = comparison_of(
         runs, args.metrics, test=args.test, correction=args.correction, alpha=args.alpha
     )
@@ -71,4 +117,21 @@ def run(args: argparse.Namespace) -> int:
         print()
     else:
         render_comparison(comparison, Console())
+    return 0
+
+
+def _run_vote(runs: list[Any], args: argparse.Namespace) -> int:
+    from rankwise.aggregate.voting import vote
+    from rankwise.train.rundir import systems_by_tasks
+
+    metrics = args.metrics or ["ndcg@10"]
+    systems, tasks, table = systems_by_tasks(runs, metrics)
+    if len(systems) < 2:
+        raise ValueError(f"--vote needs runs of at least two systems, got {systems}")
+    report = vote(table, systems=systems, tasks=tasks)
+    if args.format == "json":
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        print()
+    else:
+        render_vote(report, metrics, Console())
     return 0

@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         data_cmd,
         demo,
         evaluate_cmd,
+        fuse_cmd,
         predict_cmd,
         report_cmd,
         train_cmd,
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.register(commands)
     predict_cmd.register(commands)
     compare_cmd.register(commands)
+    fuse_cmd.register(commands)
     report_cmd.register(commands)
     data_cmd.register(commands)
     return parser

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,55 @@ def unique_names(runs: list[RunRecord]) -> list[str]:
     for r, n in zip(runs, names, strict=True):
         out.append(n if names.count(n) == 1 else f"{n} ({r.path})")
     return out
+
+
+def task_of(run: RunRecord) -> str:
+    """The data a run was tested on, as a short task name: ``mq2008/fold1`` for a LETOR
+    fold, the test file's name, or ``synthetic``; the directory's parent otherwise."""
+    data = run.config.get("data") if isinstance(run.config, dict) else None
+    if isinstance(data, dict):
+        letor = data.get("letor")
+        if isinstance(letor, dict) and letor.get("root"):
+            root = Path(str(letor["root"])).name.removeprefix("letor4-").removeprefix("letor3-")
+            return f"{root}/fold{letor.get('fold', '?')}"
+        if data.get("test"):
+            return Path(str(data["test"])).name
+        if data.get("synthetic"):
+            return "synthetic"
+    return run.path.resolve().parent.name
+
+
+def system_of(run: RunRecord) -> str:
+    """The system a run belongs to: its name without a trailing ``-foldN``/``_foldN``."""
+    return re.sub(r"[-_]fold\d+$", "", run.name)
+
+
+def systems_by_tasks(
+    runs: list[RunRecord], metrics: list[str]
+) -> tuple[list[str], list[str], np.ndarray]:
+    """Mean test value of each metric for every (system, task): a [systems, tasks] table
+    (tasks are ``task:metric`` when several metrics are given), NaN where a system has
+    no run on a task. Two runs of one system on one task are an error."""
+    from rankwise.metrics.spec import parse_metric
+
+    keys = [parse_metric(m).key for m in metrics]
+    cells: dict[tuple[str, str], tuple[float, Path]] = {}
+    for r in runs:
+        means = r.test.means()
+        for key in keys:
+            if key not in means:
+                raise ValueError(f"run {r.path} has no test values for {key}")
+            task = task_of(r) if len(keys) == 1 else f"{task_of(r)}:{key}"
+            cell = (system_of(r), task)
+            if cell in cells:
+                raise ValueError(
+                    f"two runs of system {cell[0]!r} on task {cell[1]!r}: "
+                    f"{cells[cell][1]} and {r.path}"
+                )
+            cells[cell] = (means[key], r.path)
+    systems = list(dict.fromkeys(s for s, _ in cells))
+    tasks = list(dict.fromkeys(t for _, t in cells))
+    table = np.full((len(systems), len(tasks)), np.nan)
+    for (s, t), (value, _) in cells.items():
+        table[systems.index(s), tasks.index(t)] = value
+    return systems, tasks, table

@@ -1,0 +1,225 @@
+"""Fusing TREC runs, and tuning fusion weights on a validation run for a metric.
+
+:func:`stack_runs` lays ``R`` runs out as the [R, Q, L] tensors of
+:mod:`rankwise.aggregate.fusion`: queries are the union over runs (first appearance),
+each query's items the union of the documents any run retrieved, sorted by docid
+*descending* so that a stable rank by score reproduces trec_eval's order (score
+descending, then docid descending) inside every run. :func:`fuse_runs` returns the fused
+:class:`~rankwise.data.trec.TrecRun`.
+
+:func:`tune_weights` searches the simplex of run weights on a grid (``step``) and keeps
+the weights with the best mean metric on validation data (first best on ties, so equal
+weights win when nothing is better); ``len(trials)`` says how many were tried, which is
+``C(1/step + R - 1, R - 1)`` (66 for three runs at step 0.1).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rankwise.aggregate.fusion import FusionMethod, Normalisation, fuse
+from rankwise.data.trec import Qrels, TrecRun
+from rankwise.metrics.spec import evaluate, parse_metric
+
+
+@dataclass
+class StackedRuns:
+    """``R`` runs on a common [R, Q, L] layout (see the module docstring)."""
+
+    qids: list[str]
+    docids: list[list[str]]  # per query, the union of retrieved documents (L_q <= L)
+    scores: Tensor  # [R, Q, L] float64
+    mask: Tensor  # [R, Q, L] bool: run r retrieved the document
+
+
+def stack_runs(runs: Sequence[TrecRun]) -> StackedRuns:
+    """Put ``runs`` on one [R, Q, L] layout (docids descending within each query)."""
+    if not runs:
+        raise ValueError("stack_runs: no runs given")
+    grouped = [r.by_query() for r in runs]
+    qids = list(dict.fromkeys(q for g in grouped for q in g))
+    docids = []
+    for q in qids:
+        union = {d for g in grouped if q in g for d in g[q][0]}
+        docids.append(sorted(union, reverse=True))
+    length = max((len(d) for d in docids), default=0) or 1
+    scores = torch.zeros(len(runs), len(qids), length, dtype=torch.float64)
+    mask = torch.zeros(len(runs), len(qids), length, dtype=torch.bool)
+    for qi, (q, docs) in enumerate(zip(qids, docids, strict=True)):
+        position = {d: i for i, d in enumerate(docs)}
+        for ri, g in enumerate(grouped):
+            if q not in g:
+                continue
+            run_docs, run_scores = g[q]
+            index = torch.tensor([position[d] for d in run_docs], dtype=torch.long)
+            scores[ri, qi, index] = torch.from_numpy(run_scores)
+            mask[ri, qi, index] = True
+    return StackedRuns(qids, docids, scores, mask)
+
+
+def _as_run(
+    stacked: StackedRuns, fused: Tensor, union: Tensor, tag: str, depth: int | None
+) -> TrecRun:
+    qids, docids, scores, ranks = [], [], [], []
+    for qi, (q, docs) in enumerate(zip(stacked.qids, stacked.docids, strict=True)):
+        values = fused[qi, : len(docs)].numpy()
+        kept = union[qi, : len(docs)].numpy()
+        # docs are docid-descending, so a stable sort by score keeps trec_eval's tie order
+        order = [i for i in np.argsort(-values, kind="stable") if kept[i]]
+        if depth is not None:
+            order = order[:depth]
+        for rank, i in enumerate(order, start=1):
+            qids.append(q)
+            docids.append(docs[i])
+            scores.append(float(values[i]))
+            ranks.append(rank)
+    return TrecRun(
+        qids=np.array(qids, dtype=np.str_),
+        docids=np.array(docids, dtype=np.str_),
+        scores=np.array(scores, dtype=np.float64),
+        ranks=np.array(ranks, dtype=np.int64),
+        tag=tag,
+    )
+
+
+def fuse_runs(
+    runs: Sequence[TrecRun],
+    *,
+    method: FusionMethod = "comb_sum",
+    normalization: Normalisation = "min_max",
+    weights: Sequence[float] | None = None,
+    k: float = 60.0,
+    depth: int | None = None,
+    tag: str = "fused",
+) -> TrecRun:
+    """Fuse TREC runs (definitions in :mod:`rankwise.aggregate.fusion`).
+
+    Each query's fused list holds every document any run retrieved (cut to ``depth`` if
+    given), ranked by fused score; equal fused scores are ordered by docid descending.
+    """
+    if depth is not None and depth < 1:
+        raise ValueError(f"fuse_runs: depth must be >= 1, got {depth}")
+    stacked = stack_runs(runs)
+    fused, union = fuse(
+        stacked.scores,
+        mask=stacked.mask,
+        method=method,
+        normalization=normalization,
+        weights=weights,
+        k=k,
+    )
+    return _as_run(stacked, fused, union, tag, depth)
+
+
+def weight_grid(runs: int, step: float) -> list[tuple[float, ...]]:
+    """Every weight vector on the simplex whose entries are multiples of ``step``."""
+    if runs < 1:
+        raise ValueError("weight_grid: need at least one run")
+    units = round(1.0 / step)
+    if units < 1 or abs(units * step - 1.0) > 1e-9:
+        raise ValueError(f"weight_grid: step must divide 1 (e.g. 0.1, 0.05, 0.25), got {step}")
+    grid = []
+    for cuts in itertools.combinations(range(units + runs - 1), runs - 1):
+        # stars and bars: the gaps between the cut positions are the run shares
+        bounds = (-1, *cuts, units + runs - 1)
+        grid.append(tuple((bounds[i + 1] - bounds[i] - 1) / units for i in range(runs)))
+    # equal weights (or the closest grid point) first, so ties keep the neutral choice
+    grid.sort(key=lambda w: max(w) - min(w))
+    return grid
+
+
+@dataclass
+class TunedWeights:
+    """Result of :func:`tune_weights`."""
+
+    weights: tuple[float, ...]
+    value: float  # mean validation metric at ``weights``
+    metric: str
+    trials: list[tuple[tuple[float, ...], float]] = field(default_factory=list)
+
+
+def _search(
+    runs: int, step: float, metric: str, score: Callable[[tuple[float, ...]], float]
+) -> TunedWeights:
+    trials = [(w, score(w)) for w in weight_grid(runs, step)]
+    best = max(trials, key=lambda t: t[1])  # first maximum: the most even weights win ties
+    return TunedWeights(best[0], best[1], metric, trials)
+
+
+def tune_weights(
+    scores: Tensor,
+    labels: Tensor,
+    *,
+    mask: Tensor | None = None,
+    method: FusionMethod = "weighted_sum",
+    normalization: Normalisation = "min_max",
+    metric: str = "ndcg@10",
+    step: float = 0.1,
+    k: float = 60.0,
+) -> TunedWeights:
+    """Grid-search per-run fusion weights on validation lists for the best mean ``metric``.
+
+    ``scores`` [R, B, L], ``labels`` [B, L] graded relevance of the validation lists,
+    ``mask`` [R, B, L] or [B, L]. The metric string carries its conventions
+    (``"ndcg@10[gain=linear]"``).
+    """
+    spec = parse_metric(metric)
+
+    def score(w: tuple[float, ...]) -> float:
+        fused, union = fuse(
+            scores, mask=mask, method=method, normalization=normalization, weights=w, k=k
+        )
+        return float(evaluate(fused, labels.to(fused.dtype), [spec], mask=union)[spec.key])
+
+    return _search(scores.shape[0], step, spec.key, score)
+
+
+def tune_run_weights(
+    runs: Sequence[TrecRun],
+    qrels: Qrels,
+    *,
+    method: FusionMethod = "weighted_sum",
+    normalization: Normalisation = "min_max",
+    metric: str = "ndcg@10",
+    step: float = 0.1,
+    k: float = 60.0,
+) -> TunedWeights:
+    """:func:`tune_weights` on TREC validation runs judged by ``qrels``.
+
+    Only queries with judgements count; as in :func:`rankwise.metrics.runs.evaluate_run`,
+    unjudged documents are non-relevant and the ideal ranking uses every judged document.
+    """
+    stacked = stack_runs(runs)
+    keep = [i for i, q in enumerate(stacked.qids) if q in qrels]
+    if not keep:
+        raise ValueError("tune_run_weights: no query of the runs has judgements in the qrels")
+    index = torch.tensor(keep, dtype=torch.long)
+    scores, mask = stacked.scores[:, index], stacked.mask[:, index]
+    labels = torch.zeros(scores.shape[1:], dtype=torch.float64)
+    judged = [[max(v, 0.0) for v in qrels[stacked.qids[i]].values()] for i in keep]
+    ideal = torch.zeros(len(keep), max(len(j) for j in judged) or 1, dtype=torch.float64)
+    ideal_mask = torch.zeros_like(ideal, dtype=torch.bool)
+    for row, i in enumerate(keep):
+        rel = qrels[stacked.qids[i]]
+        docs = stacked.docids[i]
+        labels[row, : len(docs)] = torch.tensor([max(rel.get(d, 0.0), 0.0) for d in docs])
+        ideal[row, : len(judged[row])] = torch.tensor(judged[row], dtype=torch.float64)
+        ideal_mask[row, : len(judged[row])] = True
+    spec = parse_metric(metric)
+
+    def score(w: tuple[float, ...]) -> float:
+        fused, union = fuse(
+            scores, mask=mask, method=method, normalization=normalization, weights=w, k=k
+        )
+        values = evaluate(
+            fused, labels, [spec], mask=union, ideal_labels=ideal, ideal_mask=ideal_mask
+        )
+        return float(values[spec.key])
+
+    return _search(len(runs), step, spec.key, score)
