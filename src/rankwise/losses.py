@@ -14,7 +14,6 @@ function's signature and names any unknown or misspelt one.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -47,6 +46,7 @@ from rankwise.functional.losses import (
     softmax_loss,
     unique_softmax_loss,
 )
+from rankwise.registry import check_parameters, did_you_mean, keyword_only_parameters
 
 LOSSES: dict[str, type[RankingLoss]] = {}
 _CALL_ARGS = {"scores", "labels", "mask", "weights", "reduction", "generator", "teacher_scores"}
@@ -67,10 +67,7 @@ class RankingLoss(nn.Module):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"{type(self).__name__}: reduction must be mean, sum or none")
-        allowed = hyper_parameters(type(self).function)
-        unknown = sorted(set(params) - set(allowed))
-        if unknown:
-            raise ValueError(_unknown_message(type(self).__name__, unknown, allowed))
+        check_parameters(type(self).__name__, params, hyper_parameters(type(self).function))
         self.reduction = reduction
         self.params = dict(params)
 
@@ -100,20 +97,7 @@ class RankingLoss(nn.Module):
 
 def hyper_parameters(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
     """Keyword parameters of a loss function other than the per-call tensors."""
-    sig = inspect.signature(fn)
-    return {
-        k: p
-        for k, p in sig.parameters.items()
-        if p.kind == inspect.Parameter.KEYWORD_ONLY and k not in _CALL_ARGS
-    }
-
-
-def _unknown_message(owner: str, unknown: list[str], allowed: Mapping[str, Any]) -> str:
-    hints = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, list(allowed), n=1)
-        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return f"{owner}: unknown parameter(s) {', '.join(hints)}; allowed: {sorted(allowed)}"
+    return keyword_only_parameters(fn, _CALL_ARGS)
 
 
 def _wrapper(class_name: str, short: str, fn: Callable[..., Tensor]) -> type[RankingLoss]:
@@ -189,8 +173,7 @@ def build_loss(spec: str | Mapping[str, Any]) -> RankingLoss:
         name = spec.get("name")  # type: ignore[assignment]
         params = dict(spec.get("params") or {})
     if name not in LOSSES:
-        close = difflib.get_close_matches(str(name), list(LOSSES), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(str(name), LOSSES)
         raise ValueError(f"unknown loss {name!r}{hint}; known: {sorted(LOSSES)}")
     reduction = params.pop("reduction", "mean")
     return LOSSES[name](reduction=reduction, **params)

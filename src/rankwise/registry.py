@@ -26,6 +26,27 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def keyword_only_parameters(
+    fn: Callable[..., Any], per_call: Iterable[str] = ()
+) -> dict[str, inspect.Parameter]:
+    """A function's keyword-only parameters except the per-call ones: the
+    hyper-parameters a loss module stores (``per_call`` are passed on every call)."""
+    skip = set(per_call)
+    return {
+        k: p
+        for k, p in inspect.signature(fn).parameters.items()
+        if p.kind == inspect.Parameter.KEYWORD_ONLY and k not in skip
+    }
+
+
+def check_parameters(owner: str, params: Iterable[str], allowed: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` naming every unknown parameter, with a suggestion for typos."""
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        hints = ", ".join(f"{u!r}{did_you_mean(u, allowed)}" for u in unknown)
+        raise ValueError(f"{owner}: unknown parameter(s) {hints}; allowed: {sorted(allowed)}")
+
+
 def signature_parameters(
     target: Callable[..., Any], skip: Iterable[str] = ()
 ) -> dict[str, inspect.Parameter]:

@@ -11,7 +11,6 @@ suggestion for a misspelt name) and forwards its positional inputs to the functi
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -22,18 +21,13 @@ from torch import Tensor, nn
 from rankwise.embedding import losses as F
 from rankwise.embedding import recommendation as R
 from rankwise.embedding.tiled import tiled_info_nce_loss
-from rankwise.registry import Registry
+from rankwise.registry import Registry, check_parameters, keyword_only_parameters
 
 EMBEDDING_LOSSES: Registry[nn.Module] = Registry("embedding loss")
 
 
-def _hyper_parameters(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
-    return {
-        k: p
-        for k, p in inspect.signature(fn).parameters.items()
-        if p.kind == inspect.Parameter.KEYWORD_ONLY
-        and k not in ("positives", "triplets", "neg_mask", "log_q_pos", "log_q_neg")
-    }
+# inputs passed on every call, never stored as hyper-parameters
+_PER_CALL = ("positives", "triplets", "neg_mask", "log_q_pos", "log_q_neg")
 
 
 class EmbeddingLoss(nn.Module):
@@ -43,15 +37,8 @@ class EmbeddingLoss(nn.Module):
 
     def __init__(self, **params: Any) -> None:
         super().__init__()
-        allowed = _hyper_parameters(type(self).function)
-        unknown = sorted(set(params) - set(allowed))
-        if unknown:
-            from rankwise.registry import did_you_mean
-
-            hints = ", ".join(f"{u!r}{did_you_mean(u, allowed)}" for u in unknown)
-            raise ValueError(
-                f"{type(self).__name__}: unknown parameter(s) {hints}; allowed: {sorted(allowed)}"
-            )
+        allowed = keyword_only_parameters(type(self).function, _PER_CALL)
+        check_parameters(type(self).__name__, params, allowed)
         self.params = dict(params)
 
     def forward(self, *inputs: Tensor, **per_call: Any) -> Tensor:
