@@ -49,6 +49,7 @@ def check_lists(
         raise ValueError(
             f"{name}: labels shape {tuple(labels.shape)} differs from scores {tuple(scores.shape)}"
         )
+    all_real = mask is None
     if mask is None:
         mask = torch.ones_like(scores, dtype=torch.bool)
     elif mask.shape != scores.shape:
@@ -61,13 +62,18 @@ def check_lists(
     scores = scores.to(dtype)
     labels = labels.to(device=scores.device, dtype=dtype)
     mask = mask.to(scores.device)
-    # Checks by masked reductions (no boolean indexing, which would copy the real items).
-    if (torch.isnan(scores) & mask).any():
+    # Cheap screens first: one reduction per tensor proves the common case clean (a NaN
+    # anywhere makes the sum NaN; an inf makes it inf or NaN). Only when a screen fails —
+    # e.g. NaN at masked positions, or sums that overflow — run the exact masked checks
+    # (masked reductions, no boolean indexing, which would copy the real items).
+    if torch.isnan(scores.sum()) and (torch.isnan(scores) & mask).any():
         raise ValueError(f"{name}: scores contain NaN at real (unmasked) items")
-    if (~torch.isfinite(labels) & mask).any():
+    if not torch.isfinite(labels.sum()) and (~torch.isfinite(labels) & mask).any():
         raise ValueError(f"{name}: labels contain NaN or inf at real items")
-    if nonnegative_labels and ((labels < 0) & mask).any():
+    if nonnegative_labels and labels.numel() and labels.min() < 0 and ((labels < 0) & mask).any():
         raise ValueError(f"{name}: labels must be >= 0 at real items (graded relevance)")
+    if all_real:
+        return scores, labels, mask
     return scores, labels.masked_fill(~mask, 0.0), mask
 
 

@@ -164,7 +164,9 @@ def _setup(
     check_reduction(reduction, name)
     check_k(k, name)
     scores, labels, mask = check_lists(scores, labels, mask, name=name)
-    return rank_lists(scores, labels, mask, ties), labels, mask
+    # NDCG@k reads only the top k and the ideal top k: a top-k selection can replace the sort
+    depth = k if name == "ndcg" else None
+    return rank_lists(scores, labels, mask, ties, depth=depth), labels, mask
 
 
 def _ideal(

@@ -14,10 +14,17 @@
   so the same formulas give the value of that one ordering.
 
 Masked items always come after every real item, also when a real item scores ``-inf``.
+
+``depth``: metrics that only read the first ``k`` ranked positions and the ideal top
+``k`` (NDCG@k) can ask for a ranking of depth ``k``. With ``ties="stable"`` and float32
+scores this is a top-k selection instead of a full sort: each score and its position are
+packed into one int64 key that orders like (score descending, position ascending), so the
+selection is exactly the stable order's first ``k`` (see :func:`_stable_top_keys`).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -83,13 +90,65 @@ def _stable_argsort(key: Tensor, descending: bool) -> Tensor:
     return torch.sort(key, dim=1, descending=descending, stable=True).indices
 
 
-def rank_lists(scores: Tensor, labels: Tensor, mask: Tensor, ties: Ties) -> RankedLists:
-    """Sort ``[B, L]`` lists by descending score; describe ties as groups (module docstring)."""
+def _stable_top_keys(key: Tensor) -> Tensor:
+    """int64 keys [B, L] whose descending order is (``key`` descending, position ascending).
+
+    ``key`` is float32 without NaN. Its IEEE-754 bits, read as int32 with the magnitude
+    bits of negative numbers flipped, order like the floats (``-0.0`` is folded into
+    ``+0.0`` first so the two tie, as they compare equal); the high 32 bits hold that, the
+    low 32 bits ``L - 1 - position``, so equal scores rank by position.
+    """
+    bits = (key + 0.0).view(torch.int32)
+    ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF)
+    length = key.shape[1]
+    tiebreak = torch.arange(length - 1, -1, -1, device=key.device, dtype=torch.int32)
+    if sys.byteorder == "little":
+        # one interleaving copy instead of widen + shift + or: the int64 read of each
+        # (low word, high word) pair is high * 2^32 + low
+        pair = torch.stack([tiebreak.expand_as(ordered), ordered], dim=-1)
+        return pair.view(torch.int64).squeeze(-1)
+    return (ordered.to(torch.int64) << 32) | tiebreak.to(torch.int64)
+
+
+def _rank_stable_top(labels: Tensor, mask: Tensor, key: Tensor, depth: int) -> RankedLists:
+    """The first ``depth`` positions of the stable ranking, by top-k selection
+    (``labels`` 0 and ``key`` -inf at masked positions)."""
+    batch = key.shape[0]
+    order = _stable_top_keys(key).topk(depth, dim=1, largest=True, sorted=True).indices
+    valid = mask.gather(1, order)
+    ranked_labels = labels.gather(1, order).masked_fill(~valid, 0.0)
+    pos = torch.arange(depth, device=key.device).expand(batch, depth)
+    ranked = RankedLists(ranked_labels, valid, pos, pos + 1, mask.sum(dim=1), order, True)
+    # the ideal ranking must come from every label, not the selected ones
+    ranked._ideal = labels.topk(depth, dim=1, sorted=True).values
+    return ranked
+
+
+def rank_lists(
+    scores: Tensor, labels: Tensor, mask: Tensor, ties: Ties, *, depth: int | None = None
+) -> RankedLists:
+    """Sort ``[B, L]`` lists by descending score; describe ties as groups (module docstring).
+
+    ``depth``: only the first ``depth`` ranked positions (and the ideal top ``depth``) are
+    needed; the result may then hold just those (``labels.shape[1] == depth``).
+    """
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
     batch, length = scores.shape
     device = scores.device
-    key = scores.masked_fill(~mask, float("-inf"))
+    all_real = bool(mask.all())
+    key = scores if all_real else scores.masked_fill(~mask, float("-inf"))
+    real_neg_inf = bool((torch.isneginf(scores) & mask).any())
+    if (
+        depth is not None
+        and 0 < depth < length
+        and ties == "stable"
+        and key.dtype == torch.float32
+        and not real_neg_inf  # a real -inf must still beat masked items: full sort below
+    ):
+        return _rank_stable_top(
+            labels if all_real else labels.masked_fill(~mask, 0.0), mask, key, depth
+        )
     # Lexicographic order by successive stable sorts, least significant key first:
     # (label, for pessimistic/optimistic) -> (real before masked, only needed when a real
     # item scores -inf like the masked ones) -> score.
@@ -102,7 +161,6 @@ def rank_lists(scores: Tensor, labels: Tensor, mask: Tensor, ties: Ties) -> Rank
 
     if ties in ("pessimistic", "optimistic"):
         apply(_stable_argsort(labels.masked_fill(~mask, 0.0), descending=ties == "optimistic"))
-    real_neg_inf = bool((torch.isneginf(scores) & mask).any())
     if real_neg_inf:
         current_mask = mask if order is None else mask.gather(1, order)
         apply(_stable_argsort((~current_mask).to(torch.int8), descending=False))

@@ -304,6 +304,7 @@ def evaluate(
     scores, labels, mask = check_lists(scores, labels, mask, name="evaluate")
     ranked: dict[str, RankedLists] = {}
     out: dict[str, Tensor] = {}
+    depths = _ranking_depths(specs)
     for spec in specs:
         opts = {**spec.info.defaults, **spec.options}
         empty, ties = opts.pop("empty"), opts.pop("ties")
@@ -317,7 +318,7 @@ def evaluate(
             kernel_opts["ideal_mask"] = ideal_mask
         if spec.info.ranked:
             if ties not in ranked:
-                ranked[ties] = rank_lists(scores, labels, mask, ties)
+                ranked[ties] = rank_lists(scores, labels, mask, ties, depth=depths[ties])
             r = ranked[ties]
             values, has_relevant = spec.info.kernel(r, labels, mask, **kernel_opts)
             has_items = r.n_valid > 0
@@ -326,6 +327,20 @@ def evaluate(
             has_items = mask.any(dim=1)
         out[spec.key] = F.finish_metric(values, has_relevant, has_items, empty, reduction)
     return out
+
+
+def _ranking_depths(specs: Sequence[MetricSpec]) -> dict[str, int | None]:
+    """Per tie convention, how many ranked positions its metrics read: the largest cut-off
+    when every metric ranked with it is an NDCG@k (which reads the top k and the ideal
+    top k), else None (the whole list)."""
+    needed: dict[str, list[int | None]] = {}
+    for spec in specs:
+        ties = {**spec.info.defaults, **spec.options}["ties"]
+        needed.setdefault(ties, []).append(spec.k if spec.info.name == "ndcg" else None)
+    return {
+        ties: None if any(k is None for k in ks) else max(k for k in ks if k is not None)
+        for ties, ks in needed.items()
+    }
 
 
 def describe_metrics(specs: Iterable[MetricSpec]) -> dict[str, str]:
