@@ -238,6 +238,17 @@ class FitReport:
     change: float  # the last update's size (max abs change)
 
 
+def _no_convergence(
+    name: str, max_iter: int, change: float, report: list[FitReport] | None
+) -> RuntimeError:
+    """Record a failed fit in ``report`` and build the error to raise."""
+    if report is not None:
+        report.append(FitReport(max_iter, False, change))
+    return RuntimeError(
+        f"{name}: no convergence after {max_iter} iterations (last change {change:.3g})"
+    )
+
+
 def bradley_terry(
     n: int,
     pairs: IntArray,
@@ -312,11 +323,7 @@ def bradley_terry(
             if report is not None:
                 report.append(FitReport(iteration, True, change))
             return theta
-    if report is not None:
-        report.append(FitReport(max_iter, False, change))
-    raise RuntimeError(
-        f"bradley_terry: no convergence after {max_iter} iterations (last change {change:.3g})"
-    )
+    raise _no_convergence("bradley_terry", max_iter, change, report)
 
 
 def pagerank(
@@ -353,9 +360,7 @@ def pagerank(
             if report is not None:
                 report.append(FitReport(iteration, True, change))
             return rank
-    if report is not None:
-        report.append(FitReport(max_iter, False, change))
-    raise RuntimeError(f"pagerank: no convergence after {max_iter} iterations")
+    raise _no_convergence("pagerank", max_iter, change, report)
 
 
 def kwiksort(

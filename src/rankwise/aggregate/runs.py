@@ -162,12 +162,16 @@ def tune_weights(
     metric: str = "ndcg@10",
     step: float = 0.1,
     k: float = 60.0,
+    ideal_labels: Tensor | None = None,
+    ideal_mask: Tensor | None = None,
 ) -> TunedWeights:
     """Grid-search per-run fusion weights on validation lists for the best mean ``metric``.
 
     ``scores`` [R, B, L], ``labels`` [B, L] graded relevance of the validation lists,
     ``mask`` [R, B, L] or [B, L]. The metric string carries its conventions
-    (``"ndcg@10[gain=linear]"``).
+    (``"ndcg@10[gain=linear]"``). ``ideal_labels``/``ideal_mask`` [B, M]: every judged
+    document of each list, for metrics normalised by the ideal ranking or the number of
+    relevant documents (as in :func:`rankwise.metrics.evaluate`).
     """
     spec = parse_metric(metric)
 
@@ -175,7 +179,15 @@ def tune_weights(
         fused, union = fuse(
             scores, mask=mask, method=method, normalization=normalization, weights=w, k=k
         )
-        return float(evaluate(fused, labels.to(fused.dtype), [spec], mask=union)[spec.key])
+        values = evaluate(
+            fused,
+            labels.to(fused.dtype),
+            [spec],
+            mask=union,
+            ideal_labels=ideal_labels,
+            ideal_mask=ideal_mask,
+        )
+        return float(values[spec.key])
 
     return _search(scores.shape[0], step, spec.key, score)
 
@@ -211,15 +223,15 @@ def tune_run_weights(
         labels[row, : len(docs)] = torch.tensor([max(rel.get(d, 0.0), 0.0) for d in docs])
         ideal[row, : len(judged[row])] = torch.tensor(judged[row], dtype=torch.float64)
         ideal_mask[row, : len(judged[row])] = True
-    spec = parse_metric(metric)
-
-    def score(w: tuple[float, ...]) -> float:
-        fused, union = fuse(
-            scores, mask=mask, method=method, normalization=normalization, weights=w, k=k
-        )
-        values = evaluate(
-            fused, labels, [spec], mask=union, ideal_labels=ideal, ideal_mask=ideal_mask
-        )
-        return float(values[spec.key])
-
-    return _search(len(runs), step, spec.key, score)
+    return tune_weights(
+        scores,
+        labels,
+        mask=mask,
+        method=method,
+        normalization=normalization,
+        metric=metric,
+        step=step,
+        k=k,
+        ideal_labels=ideal,
+        ideal_mask=ideal_mask,
+    )
