@@ -15,6 +15,7 @@ from rankwise.aggregate import (
     fuse,
     fuse_runs,
     normalize_scores,
+    stack_runs,
     tune_run_weights,
     tune_weights,
 )
@@ -168,3 +169,18 @@ def test_tuning_on_trec_runs() -> None:
     assert tuned.value == pytest.approx(1.0)
     with pytest.raises(ValueError, match="no query of the runs has judgements"):
         tune_run_weights([right], {"other": {"d0": 1.0}})
+
+
+def test_stack_runs_layout() -> None:
+    first = run([("q9", "b", 1.0), ("q9", "a", 2.0), ("q1", "x", 3.0)], "r1")
+    second = run([("q1", "y", 1.0), ("q5", "c", 0.5), ("q9", "c", 4.0)], "r2")
+    stacked = stack_runs([first, second])
+    assert stacked.qids == ["q9", "q1", "q5"]  # first appearance, not alphabetical
+    assert stacked.lengths.tolist() == [3, 2, 1]
+    assert stacked.docids[0].tolist() == ["c", "b", "a"]  # docid descending
+    assert stacked.docids[1, :2].tolist() == ["y", "x"]
+    assert stacked.docids[2, 0] == "c" and stacked.docids[2, 1] == ""
+    assert stacked.mask[0, 0].tolist() == [False, True, True]
+    assert stacked.scores[0, 0].tolist() == [0.0, 1.0, 2.0]
+    assert stacked.mask[1, 0].tolist() == [True, False, False]
+    assert stacked.scores[1, 2, 0] == 0.5 and not stacked.mask[0, 2].any()

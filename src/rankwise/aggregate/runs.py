@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
@@ -32,58 +33,71 @@ from rankwise.metrics.spec import evaluate, parse_metric
 class StackedRuns:
     """``R`` runs on a common [R, Q, L] layout (see the module docstring)."""
 
-    qids: list[str]
-    docids: list[list[str]]  # per query, the union of retrieved documents (L_q <= L)
+    qids: list[str]  # in order of first appearance over the runs
+    docids: npt.NDArray[np.str_]  # [Q, L]: each query's documents, docid descending, "" pad
+    lengths: npt.NDArray[np.int64]  # [Q]: documents per query
     scores: Tensor  # [R, Q, L] float64
     mask: Tensor  # [R, Q, L] bool: run r retrieved the document
 
 
 def stack_runs(runs: Sequence[TrecRun]) -> StackedRuns:
-    """Put ``runs`` on one [R, Q, L] layout (docids descending within each query)."""
+    """Put ``runs`` on one [R, Q, L] layout (docids descending within each query).
+
+    Vectorised: the (query, document) pairs of all runs are numbered by one ``np.unique``
+    over combined integer codes, so the cost is a few sorts of the rows, not a Python loop
+    per query.
+    """
     if not runs:
         raise ValueError("stack_runs: no runs given")
-    grouped = [r.by_query() for r in runs]
-    qids = list(dict.fromkeys(q for g in grouped for q in g))
-    docids = []
-    for q in qids:
-        union = {d for g in grouped if q in g for d in g[q][0]}
-        docids.append(sorted(union, reverse=True))
-    length = max((len(d) for d in docids), default=0) or 1
-    scores = torch.zeros(len(runs), len(qids), length, dtype=torch.float64)
-    mask = torch.zeros(len(runs), len(qids), length, dtype=torch.bool)
-    for qi, (q, docs) in enumerate(zip(qids, docids, strict=True)):
-        position = {d: i for i, d in enumerate(docs)}
-        for ri, g in enumerate(grouped):
-            if q not in g:
-                continue
-            run_docs, run_scores = g[q]
-            index = torch.tensor([position[d] for d in run_docs], dtype=torch.long)
-            scores[ri, qi, index] = torch.from_numpy(run_scores)
-            mask[ri, qi, index] = True
-    return StackedRuns(qids, docids, scores, mask)
+    all_q = np.concatenate([r.qids for r in runs]).astype(np.str_)
+    all_d = np.concatenate([r.docids for r in runs]).astype(np.str_)
+    all_s = np.concatenate([r.scores for r in runs]).astype(np.float64)
+    run_of = np.repeat(np.arange(len(runs)), [len(r) for r in runs])
+    q_names, q_first, q_code = np.unique(all_q, return_index=True, return_inverse=True)
+    # number queries by first appearance (as a run lists them), not alphabetically
+    appearance = np.argsort(q_first, kind="stable")
+    q_index = np.empty_like(appearance)
+    q_index[appearance] = np.arange(appearance.size)
+    q_of = q_index[q_code]
+    d_names, d_code = np.unique(all_d, return_inverse=True)
+    # one code per (query, document), ordered by query then docid descending
+    pair_code = q_of.astype(np.int64) * d_names.size + (d_names.size - 1 - d_code)
+    pairs, pair_of = np.unique(pair_code, return_inverse=True)
+    pair_query = pairs // max(d_names.size, 1)
+    first_of_query = np.searchsorted(pair_query, np.arange(q_names.size))
+    position = np.arange(pairs.size) - first_of_query[pair_query]
+    lengths = np.bincount(pair_query, minlength=q_names.size).astype(np.int64)
+    length = int(lengths.max(initial=0)) or 1
+    docids = np.full((q_names.size, length), "", dtype=d_names.dtype)
+    docids[pair_query, position] = d_names[d_names.size - 1 - pairs % max(d_names.size, 1)]
+    scores = torch.zeros(len(runs), q_names.size, length, dtype=torch.float64)
+    mask = torch.zeros(len(runs), q_names.size, length, dtype=torch.bool)
+    run_t = torch.from_numpy(run_of)
+    query_t = torch.from_numpy(q_of.astype(np.int64))
+    pos_t = torch.from_numpy(position[pair_of].astype(np.int64))
+    scores[run_t, query_t, pos_t] = torch.from_numpy(all_s)
+    mask[run_t, query_t, pos_t] = True
+    qids = [str(q) for q in q_names[appearance]]
+    return StackedRuns(qids, docids, lengths, scores, mask)
 
 
 def _as_run(
     stacked: StackedRuns, fused: Tensor, union: Tensor, tag: str, depth: int | None
 ) -> TrecRun:
-    qids, docids, scores, ranks = [], [], [], []
-    for qi, (q, docs) in enumerate(zip(stacked.qids, stacked.docids, strict=True)):
-        values = fused[qi, : len(docs)].numpy()
-        kept = union[qi, : len(docs)].numpy()
-        # docs are docid-descending, so a stable sort by score keeps trec_eval's tie order
-        order = [i for i in np.argsort(-values, kind="stable") if kept[i]]
-        if depth is not None:
-            order = order[:depth]
-        for rank, i in enumerate(order, start=1):
-            qids.append(q)
-            docids.append(docs[i])
-            scores.append(float(values[i]))
-            ranks.append(rank)
+    # docs are docid-descending, so a stable sort by score keeps trec_eval's tie order
+    keyed = fused.masked_fill(~union, float("-inf"))
+    order = torch.argsort(keyed, dim=1, descending=True, stable=True)
+    kept = union.gather(1, order)
+    rank = torch.arange(1, order.shape[1] + 1).expand_as(order)
+    if depth is not None:
+        kept &= rank <= depth
+    rows = torch.arange(order.shape[0]).unsqueeze(1).expand_as(order)[kept].numpy()
+    cols = order[kept].numpy()
     return TrecRun(
-        qids=np.array(qids, dtype=np.str_),
-        docids=np.array(docids, dtype=np.str_),
-        scores=np.array(scores, dtype=np.float64),
-        ranks=np.array(ranks, dtype=np.int64),
+        qids=np.asarray(stacked.qids, dtype=np.str_)[rows],
+        docids=stacked.docids[rows, cols],
+        scores=fused[torch.from_numpy(rows), torch.from_numpy(cols)].numpy().astype(np.float64),
+        ranks=rank[kept].numpy().astype(np.int64),
         tag=tag,
     )
 
@@ -219,7 +233,7 @@ def tune_run_weights(
     ideal_mask = torch.zeros_like(ideal, dtype=torch.bool)
     for row, i in enumerate(keep):
         rel = qrels[stacked.qids[i]]
-        docs = stacked.docids[i]
+        docs = stacked.docids[i, : stacked.lengths[i]].tolist()
         labels[row, : len(docs)] = torch.tensor([max(rel.get(d, 0.0), 0.0) for d in docs])
         ideal[row, : len(judged[row])] = torch.tensor(judged[row], dtype=torch.float64)
         ideal_mask[row, : len(judged[row])] = True
