@@ -247,3 +247,16 @@ def test_expected_win_scores_are_seeded_and_track_strength() -> None:
     assert a.comparisons == 50 * 5 * 12
     assert (a.stderr > 0).any()
     assert tau_to_truth(a.order, truth) > 0.6
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_tiny_candidate_sets(n: int) -> None:
+    judge = score_comparator(np.arange(n, dtype=float))
+    for aggregator in AGGREGATORS:
+        for sampler in ("all", "random", "window"):
+            result = rank_by_comparisons(n, judge, sampler=sampler, aggregator=aggregator)
+            assert result.order.tolist() == list(range(n))[::-1]
+    assert joint_rank(n, lambda ids: ids.astype(float), block_size=3).order.size == n
+    if n:
+        assert knockout(n, judge).winner == n - 1
+        assert swiss(n, judge).order[0] == n - 1

@@ -343,6 +343,8 @@ def pagerank(
     pairs, outcomes = _check(n, pairs, outcomes)
     if not 0 < damping < 1:
         raise ValueError(f"pagerank: damping must lie in (0, 1), got {damping}")
+    if n == 0:
+        return np.zeros(0)
     source = np.concatenate([pairs[:, 1], pairs[:, 0]])
     target = np.concatenate([pairs[:, 0], pairs[:, 1]])
     weight = np.concatenate([outcomes, 1.0 - outcomes])
