@@ -22,6 +22,7 @@ from rankwise.aggregate import (
     pagerank,
     random_pairs,
     rank_by_comparisons,
+    scalar_comparator,
     score_comparator,
     simulated_comparator,
     swiss,
@@ -260,3 +261,20 @@ def test_tiny_candidate_sets(n: int) -> None:
     if n:
         assert knockout(n, judge).winner == n - 1
         assert swiss(n, judge).order[0] == n - 1
+
+
+def test_scalar_comparator_wraps_a_per_pair_judge() -> None:
+    truth = strengths(12, 30)
+    asked: list[tuple[int, int]] = []
+
+    def judge(i: int, j: int) -> bool:
+        asked.append((i, j))
+        return bool(truth[i] > truth[j])
+
+    for workers in (1, 4):
+        asked.clear()
+        result = rank_by_comparisons(
+            30, scalar_comparator(judge, workers=workers), sampler="all", aggregator="win_count"
+        )
+        assert result.order.tolist() == np.argsort(-truth).tolist()
+        assert len(asked) == result.comparisons == 435

@@ -9,7 +9,8 @@ Vocabulary (items are ``0 .. n-1``; everything is numpy, seeded by ``generator``
 
 - A **comparator** is any callable ``comparator(first, second) -> p`` taking two int
   arrays of item ids and returning, per pair, the probability (or a 0/1 decision) that
-  ``first`` is preferred; :func:`matrix_comparator` wraps an [n, n] preference matrix,
+  ``first`` is preferred; :func:`scalar_comparator` wraps a per-pair callable
+  ``judge(i, j)`` (a model call per pair), :func:`matrix_comparator` an [n, n] matrix,
   :func:`score_comparator` a vector of scores, :func:`simulated_comparator` draws noisy
   Bradley-Terry or Thurstone outcomes from known strengths. :class:`CountingComparator`
   counts the pairs asked.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -77,6 +79,25 @@ class CountingComparator:
             raise ValueError("comparator outcomes must be probabilities in [0, 1]")
         self.comparisons += int(first.size)
         return out
+
+
+def scalar_comparator(judge: Callable[[int, int], float | bool], *, workers: int = 1) -> Comparator:
+    """Comparator from a per-pair callable ``judge(i, j)`` returning True/False (``i``
+    preferred or not) or a probability — e.g. a cross-encoder or an LLM prompt per pair.
+    With ``workers > 1`` the pairs of one request are judged on a thread pool."""
+    if workers < 1:
+        raise ValueError(f"scalar_comparator: workers must be >= 1, got {workers}")
+
+    def compare(first: IntArray, second: IntArray) -> FloatArray:
+        pairs = list(zip(first.tolist(), second.tolist(), strict=True))
+        if workers == 1 or len(pairs) < 2:
+            verdicts = [judge(i, j) for i, j in pairs]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                verdicts = list(pool.map(lambda p: judge(*p), pairs))
+        return np.asarray([float(v) for v in verdicts], dtype=np.float64)
+
+    return compare
 
 
 def matrix_comparator(preferences: npt.ArrayLike) -> Comparator:
