@@ -31,12 +31,8 @@ def keyword_only_parameters(
 ) -> dict[str, inspect.Parameter]:
     """A function's keyword-only parameters except the per-call ones: the
     hyper-parameters a loss module stores (``per_call`` are passed on every call)."""
-    skip = set(per_call)
-    return {
-        k: p
-        for k, p in inspect.signature(fn).parameters.items()
-        if p.kind == inspect.Parameter.KEYWORD_ONLY and k not in skip
-    }
+    named = signature_parameters(fn, per_call)
+    return {k: p for k, p in named.items() if p.kind == inspect.Parameter.KEYWORD_ONLY}
 
 
 def check_parameters(owner: str, params: Iterable[str], allowed: Mapping[str, Any]) -> None:

@@ -190,33 +190,57 @@ def fuse(
         ``(fused [B, L], mask [B, L])``: the fused scores (0 where no run retrieved the
         item) and the union mask. Sort ``fused`` descending to get the fused ranking.
     """
-    if method not in FUSION_METHODS:
-        raise ValueError(f"fuse: method must be one of {FUSION_METHODS}, got {method!r}")
     if method == "weighted_sum" and weights is None:
         raise ValueError("fuse: method 'weighted_sum' needs weights (one per run)")
+    s, m = check_run_scores(scores, mask, "fuse")
+    contribution = run_contributions(s, m, method=method, normalization=normalization, k=k)
+    return combine_contributions(contribution, m, method=method, weights=weights)
+
+
+def run_contributions(
+    scores: Tensor,
+    mask: Tensor,
+    *,
+    method: FusionMethod,
+    normalization: Normalisation = "min_max",
+    k: float = 60.0,
+) -> Tensor:
+    """Each run's unweighted contribution [R, B, L] to ``method`` (checked ``scores`` and
+    ``mask`` [R, B, L]): the normalised score, ``1 / (k + rank)`` for RRF, or the Borda
+    points. It does not depend on the weights, so weight tuning computes it once."""
+    if method not in FUSION_METHODS:
+        raise ValueError(f"fuse: method must be one of {FUSION_METHODS}, got {method!r}")
     if k < 0:
         raise ValueError(f"fuse: rrf k must be >= 0, got {k}")
-    s, m = check_run_scores(scores, mask, "fuse")
-    w = _weights(weights, s.shape[0], s).view(-1, 1, 1)
-    union = m.any(0)
-    zero = torch.zeros((), dtype=s.dtype, device=s.device)
-    if method in RANK_BASED:
-        ranks = run_ranks(s, m)
-        if method == "rrf":
-            contribution = torch.where(m, 1.0 / (k + ranks), zero)
-        else:
-            candidates = union.sum(-1, keepdim=True).to(s.dtype).unsqueeze(0)  # |C| [1, B, 1]
-            retrieved = m.sum(-1, keepdim=True).to(s.dtype)  # n_r [R, B, 1]
-            unranked = (candidates - retrieved + 1.0) / 2.0
-            contribution = torch.where(m, candidates - ranks + 1.0, unranked)
-            contribution = torch.where(union.unsqueeze(0), contribution, zero)
-        fused = (w * contribution).sum(0)
+    zero = torch.zeros((), dtype=scores.dtype, device=scores.device)
+    if method not in RANK_BASED:
+        return normalize_scores(scores, mask=mask, method=normalization)
+    ranks = run_ranks(scores, mask)
+    if method == "rrf":
+        return torch.where(mask, 1.0 / (k + ranks), zero)
+    union = mask.any(0)
+    candidates = union.sum(-1, keepdim=True).to(scores.dtype).unsqueeze(0)  # |C| [1, B, 1]
+    retrieved = mask.sum(-1, keepdim=True).to(scores.dtype)  # n_r [R, B, 1]
+    unranked = (candidates - retrieved + 1.0) / 2.0
+    points = torch.where(mask, candidates - ranks + 1.0, unranked)
+    return torch.where(union.unsqueeze(0), points, zero)
+
+
+def combine_contributions(
+    contribution: Tensor,
+    mask: Tensor,
+    *,
+    method: FusionMethod,
+    weights: Sequence[float] | Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Weight and combine :func:`run_contributions` into ``(fused [B, L], union [B, L])``."""
+    w = _weights(weights, contribution.shape[0], contribution).view(-1, 1, 1)
+    weighted = w * contribution
+    union = mask.any(0)
+    if method == "comb_max":
+        fused = weighted.masked_fill(~mask, float("-inf")).amax(0)
     else:
-        normalised = w * normalize_scores(s, mask=m, method=normalization)
-        if method == "comb_max":
-            fused = normalised.masked_fill(~m, float("-inf")).amax(0)
-        else:
-            fused = normalised.sum(0)
-            if method == "comb_mnz":
-                fused = fused * m.sum(0).to(s.dtype)
-    return torch.where(union, fused, zero), union
+        fused = weighted.sum(0)
+        if method == "comb_mnz":
+            fused = fused * mask.sum(0).to(contribution.dtype)
+    return torch.where(union, fused, torch.zeros((), dtype=fused.dtype, device=fused.device)), union

@@ -24,7 +24,14 @@ import numpy.typing as npt
 import torch
 from torch import Tensor
 
-from rankwise.aggregate.fusion import FusionMethod, Normalisation, fuse
+from rankwise.aggregate.fusion import (
+    FusionMethod,
+    Normalisation,
+    check_run_scores,
+    combine_contributions,
+    fuse,
+    run_contributions,
+)
 from rankwise.data.trec import Qrels, TrecRun
 from rankwise.metrics.spec import evaluate, parse_metric
 
@@ -188,11 +195,12 @@ def tune_weights(
     relevant documents (as in :func:`rankwise.metrics.evaluate`).
     """
     spec = parse_metric(metric)
+    # the weight-independent part of the fusion, once for the whole grid
+    s, m = check_run_scores(scores, mask, "tune_weights")
+    contribution = run_contributions(s, m, method=method, normalization=normalization, k=k)
 
     def score(w: tuple[float, ...]) -> float:
-        fused, union = fuse(
-            scores, mask=mask, method=method, normalization=normalization, weights=w, k=k
-        )
+        fused, union = combine_contributions(contribution, m, method=method, weights=w)
         values = evaluate(
             fused,
             labels.to(fused.dtype),

@@ -164,9 +164,14 @@ def _setup(
     check_reduction(reduction, name)
     check_k(k, name)
     scores, labels, mask = check_lists(scores, labels, mask, name=name)
-    # NDCG@k reads only the top k and the ideal top k: a top-k selection can replace the sort
-    depth = k if name == "ndcg" else None
-    return rank_lists(scores, labels, mask, ties, depth=depth), labels, mask
+    return rank_lists(scores, labels, mask, ties, depth=ranking_depth(name, k)), labels, mask
+
+
+def ranking_depth(name: str, k: int | None) -> int | None:
+    """How many ranked positions metric ``name`` at cut-off ``k`` reads: ``k`` for NDCG@k
+    (the top k and the ideal top k, so a top-k selection can replace the sort), else None
+    (the whole list)."""
+    return k if name == "ndcg" else None
 
 
 def _ideal(

@@ -330,13 +330,13 @@ def evaluate(
 
 
 def _ranking_depths(specs: Sequence[MetricSpec]) -> dict[str, int | None]:
-    """Per tie convention, how many ranked positions its metrics read: the largest cut-off
-    when every metric ranked with it is an NDCG@k (which reads the top k and the ideal
-    top k), else None (the whole list)."""
+    """Per tie convention, how many ranked positions its metrics read together: the
+    largest :func:`~rankwise.functional.metrics.ranking_depth`, or None (the whole list)
+    as soon as one of them needs the whole list."""
     needed: dict[str, list[int | None]] = {}
     for spec in specs:
         ties = {**spec.info.defaults, **spec.options}["ties"]
-        needed.setdefault(ties, []).append(spec.k if spec.info.name == "ndcg" else None)
+        needed.setdefault(ties, []).append(F.ranking_depth(spec.info.name, spec.k))
     return {
         ties: None if any(k is None for k in ks) else max(k for k in ks if k is not None)
         for ties, ks in needed.items()
