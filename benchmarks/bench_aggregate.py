@@ -41,7 +41,7 @@ from rankwise.aggregate import (
     simulated_comparator,
 )
 from rankwise.aggregate.pairwise import Comparator
-from rankwise.functional.metrics import ndcg
+from rankwise.functional._metrics import ndcg
 
 AGGREGATORS = ["win_count", "copeland", "bradley_terry", "pagerank", "kwiksort"]
 

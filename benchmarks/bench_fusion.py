@@ -4,7 +4,7 @@
 
 ``--runs`` synthetic runs over ``--queries`` queries, each retrieving a random ~70% of a
 pool of ``--docs`` documents with continuous scores on different scales (no ties, so
-both libraries rank identically). For each (normalisation, method) pair both libraries
+both libraries rank identically). For each (normalization, method) pair both libraries
 support under the same definition, the script checks that every fused score agrees to
 1e-9 and times ranx's ``fuse`` on prebuilt ``Run`` objects (after its numba JIT warm-up)
 against rankwise's ``fuse`` on the stacked [R, Q, L] tensors and ``fuse_runs`` end to end
@@ -23,10 +23,11 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from rankwise.aggregate import fuse, fuse_runs, stack_runs
-from rankwise.data.trec import TrecRun
+from rankwise.aggregate import fuse
+from rankwise.runs import fuse_runs, stack_runs
+from rankwise.runs.trec import TrecRun
 
-# (rankwise normalisation, rankwise method, ranx norm, ranx method)
+# (rankwise normalization, rankwise method, ranx norm, ranx method)
 CASES = [
     ("min_max", "comb_sum", "min-max", "sum"),
     ("min_max", "comb_mnz", "min-max", "mnz"),
@@ -100,7 +101,7 @@ def main() -> None:
         f"{args.threads} thread(s), best of {args.repeats}\n"
     )
     print(
-        "| normalisation + method | max abs difference | ranx `fuse` | rankwise `fuse` "
+        "| normalization + method | max abs difference | ranx `fuse` | rankwise `fuse` "
         "(tensors) | speed-up | rankwise `fuse_runs` (TREC runs in and out) | speed-up |"
     )
     print("|---|---|---|---|---|---|---|")

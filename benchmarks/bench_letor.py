@@ -65,11 +65,11 @@ MODELS = {
 }
 LOSSES = {
     "neuralndcg": {"name": "neural_ndcg", "params": {"temperature": 1.0}},
-    "lambdaloss": {"name": "lambda", "params": {"weighting": "ndcg_loss2pp"}},
+    "lambdaloss": {"name": "lambda", "params": {"lambda_weights": "ndcg_loss2pp"}},
     "listnet": {"name": "softmax", "params": {"target": "softmax"}},
 }
 # The neural systems' data settings, chosen on mean validation NDCG@10 (README):
-# standardised features and batches of 8 lists.
+# standardized features and batches of 8 lists.
 NEURAL_DATA = {"transform": [{"name": "standardize"}], "batch_size": 8}
 GBDT = {
     "lightgbm-lambdarank": {"name": "lightgbm", "params": {"objective": "lambdarank"}},

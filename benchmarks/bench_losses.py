@@ -62,7 +62,7 @@ def pairs() -> dict[str, tuple[Callable, Callable]]:
         ),
         "LambdaLoss (NDCG-Loss2++)": (
             lambda s, y, m: R.lambda_loss(
-                s, y, mask=m, weighting="ndcg_loss2pp", reduction="sum", eps=1e-10
+                s, y, mask=m, lambda_weights="ndcg_loss2pp", reduction="sum", eps=1e-10
             ),
             lambda s, y: A.lambdaLoss(s, y, weighing_scheme="ndcgLoss2PP_scheme"),
         ),

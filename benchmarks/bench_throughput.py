@@ -5,7 +5,7 @@ Run in the environment of ``../shared/anchors/setup.sh`` (allRank beside torch):
     PYTHONPATH=src /work/anchors-venv/bin/python benchmarks/bench_throughput.py
 
 Both trainers train the same architecture with the same batch size (64 lists), loss
-and optimiser on the same data (MQ2008 Fold 1, written as the SVMlight files allRank
+and optimizer on the same data (MQ2008 Fold 1, written as the SVMlight files allRank
 reads), on the CPU:
 
 - ``mlp``: a per-item network, 46 -> 64 -> 32 -> 1 (allRank: FCModel sizes [64, 32],
@@ -16,7 +16,7 @@ reads), on the CPU:
 
 Two measures, each the median over ``--epochs`` epochs after one warm-up epoch:
 
-1. training pass: documents/s of the forward + backward + optimiser steps over the
+1. training pass: documents/s of the forward + backward + optimizer steps over the
    training split (allRank: its ``loss_batch`` loop over its loader; rankwise: one
    ``Trainer`` epoch);
 2. whole epoch: training pass plus each trainer's own per-epoch evaluation (allRank's
@@ -68,9 +68,9 @@ def _allrank_setup(folder: Path, model_kind: str, loss: str, batch: int) -> tupl
 
 def _rankwise_setup(train: Any, valid: Any, model_kind: str, loss: str, batch: int) -> Any:
     from rankwise.data import make_loader
-    from rankwise.losses import build_loss
     from rankwise.models import ContextAwareRanker, MLPScorer
-    from rankwise.train import Trainer
+    from rankwise.registry import build
+    from rankwise.train import ListRankingTask, Trainer
 
     if model_kind == "context":
         model: Any = ContextAwareRanker(
@@ -93,15 +93,12 @@ def _rankwise_setup(train: Any, valid: Any, model_kind: str, loss: str, batch: i
     }[loss]
     return Trainer(
         model,
-        build_loss(spec),
+        ListRankingTask(build("loss", spec), ["ndcg@10"]),
         torch.optim.Adam(model.parameters(), lr=1e-3),
         make_loader(train, batch, shuffle=True, generator=gen),
-        valid_loader=make_loader(valid, 2 * batch),
-        metrics=["ndcg@10"],
+        valid=make_loader(valid, 2 * batch),
         epochs=1000,
         generator=gen,
-        progress=False,
-        tensorboard=False,
     )
 
 
@@ -137,7 +134,7 @@ def measure(
         t0 = time.perf_counter()
         trainer._train_epoch(e)
         t1 = time.perf_counter()
-        trainer.evaluate(trainer.valid_loader)
+        trainer.evaluate(trainer.valid)
         t2 = time.perf_counter()
         if e:
             r_train.append(docs / (t1 - t0))

@@ -1,4 +1,4 @@
-"""Exception types raised by rankwise.
+"""Every exception type rankwise raises on purpose (all subclass :class:`RankwiseError`).
 
 Every error that comes from bad input names what is wrong and where (file, line,
 key), so a user can fix the input without reading rankwise's source.
@@ -38,3 +38,35 @@ class ParseError(DataFormatError):
 
     def __reduce__(self) -> tuple[type[ParseError], tuple[str, int, str, str]]:
         return (type(self), (self.path, self.line, self.reason, self.text))
+
+
+class RegistryError(RankwiseError, ValueError):
+    """A component name or parameter that its registry does not know (``rankwise.registry``)."""
+
+
+class ConfigError(RankwiseError):
+    """An invalid configuration; the message names every problem found."""
+
+
+class CheckpointError(RankwiseError):
+    """A file that is not a readable rankwise checkpoint."""
+
+
+class RunDirectoryError(RankwiseError):
+    """The run directory exists (and neither resume nor overwrite was asked for)."""
+
+
+class RunNotFoundError(RankwiseError):
+    """A directory that is not a (finished) rankwise run."""
+
+
+class NonFiniteLossError(RankwiseError):
+    """The training loss became NaN or infinite."""
+
+
+class MissingDependencyError(RankwiseError):
+    """An optional dependency is not installed."""
+
+
+class NotFittedError(RankwiseError):
+    """A transform that needs statistics was applied before it was fitted."""

@@ -1,75 +1,113 @@
-"""Ranking losses: functions and registered ``nn.Module`` wrappers.
+"""Losses as ``nn.Module`` classes, and their registries.
 
-Functions (:mod:`rankwise.functional.losses`) are re-exported here. Each has a module
-wrapper with the CamelCase name that only stores hyper-parameters and calls the
-function; wrappers are registered by a short name for configs::
+Each class only stores hyper-parameters and calls its function from
+:mod:`rankwise.functional` (``ListMLELoss`` calls :func:`~rankwise.functional.listmle_loss`);
+its signature is the function's keyword parameters, and it is registered under the
+function's name without ``_loss`` (``"listmle"``), the name a config uses. Three kinds,
+by what the loss takes:
 
-    from rankwise.losses import build_loss
-    loss = build_loss({"name": "neural_ndcg", "params": {"temperature": 1.0, "k": 10}})
-    value = loss(scores, labels, mask=mask)
+- :data:`LOSSES` (kind ``"loss"``): list losses, ``loss(scores [B, L], labels [B, L],
+  mask=..., weights=...)``;
+- :data:`EMBEDDING_LOSSES` (``"embedding_loss"``): losses on embeddings,
+  ``loss(embeddings [N, D], labels [N])`` or ``loss(queries, keys)``;
+- :data:`RECOMMENDATION_LOSSES` (``"recommendation_loss"``): losses on sampled-negative
+  scores, ``loss(pos_scores [B], neg_scores [B, n])``.
 
-``LOSSES`` maps names to classes; :func:`build_loss` checks the parameters against the
-function's signature and names any unknown or misspelt one.
+Example:
+    >>> import torch
+    >>> from rankwise.losses import NeuralNDCGLoss
+    >>> loss = NeuralNDCGLoss(temperature=1.0, k=10)
+    >>> loss
+    NeuralNDCGLoss(reduction='mean', temperature=1.0, k=10)
+    >>> float(loss(torch.tensor([[2.0, 1.0]]), torch.tensor([[1.0, 0.0]]))) < 0
+    True
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from rankwise.functional._inputs import Reduction
-from rankwise.functional.losses import (
-    approx_metric_loss,
-    approx_ndcg_loss,
-    lambda_loss,
-    listmle_loss,
-    mse_loss,
-    mw_loss,
-    neural_ndcg_loss,
-    ordinal_loss,
-    pairwise_hinge_loss,
-    pairwise_logistic_loss,
-    pairwise_mse_loss,
-    pairwise_qr_loss,
-    pairwise_soft_zero_one_loss,
-    pl_distillation_loss,
-    poly1_softmax_loss,
-    psl_loss,
-    ranknet_loss,
-    rcr_loss,
-    sigmoid_bce_loss,
-    sl_at_k_loss,
-    softmax_loss,
-    unique_softmax_loss,
-)
-from rankwise.registry import check_parameters, did_you_mean, keyword_only_parameters
+from rankwise import functional as F
+from rankwise.functional._checks import REDUCTIONS, Reduction
+from rankwise.registry import Registry, check_params, keyword_only_parameters
 
-LOSSES: dict[str, type[RankingLoss]] = {}
-_CALL_ARGS = {"scores", "labels", "mask", "weights", "reduction", "generator", "teacher_scores"}
+LOSSES: Registry[RankingLoss] = Registry("loss")
+EMBEDDING_LOSSES: Registry[nn.Module] = Registry("embedding_loss")
+RECOMMENDATION_LOSSES: Registry[RecommendationLoss] = Registry("recommendation_loss")
 
 
-class RankingLoss(nn.Module):
-    """Base class: stores hyper-parameters, forwards to a loss function."""
+def _registry_name(fn: Callable[..., Any]) -> str:
+    return fn.__name__.removesuffix("_loss")
 
-    name: ClassVar[str] = ""
+
+def _signature(parameters: dict[str, inspect.Parameter]) -> inspect.Signature:
+    return inspect.Signature(
+        [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters.values()]
+    )
+
+
+class _FunctionLoss(nn.Module):
+    """Stores the hyper-parameters of :attr:`function`; subclasses forward to it."""
+
     function: ClassVar[Callable[..., Tensor]]
+    registry: ClassVar[Registry[Any]]
+    per_call: ClassVar[tuple[str, ...]] = ()  # arguments given on every call, not stored
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.name:
-            LOSSES[cls.name] = cls
+        if "function" in cls.__dict__:
+            # The class's signature is its function's hyper-parameters, so that
+            # inspect.signature, the registry's checks and IDEs show the real parameters.
+            cls.__signature__ = _signature(cls.hyper_parameters())  # type: ignore[attr-defined]
+            cls.registry.add(_registry_name(cls.function), cls)
+
+    @classmethod
+    def hyper_parameters(cls) -> dict[str, inspect.Parameter]:
+        """The keyword parameters of :attr:`function` a module stores."""
+        return keyword_only_parameters(cls.function, cls.per_call)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__()
+        check_params(type(self).__name__, self.hyper_parameters(), params, where="parameters")
+        self.params = dict(params)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+
+
+class RankingLoss(_FunctionLoss):
+    """Base of the list losses: ``forward(scores, labels, mask=None, weights=None, **per_call)``
+    with ``reduction`` and the hyper-parameters fixed at construction."""
+
+    registry = LOSSES
+    per_call: ClassVar[tuple[str, ...]] = (
+        "scores",
+        "labels",
+        "mask",
+        "weights",
+        "generator",
+        "teacher_scores",
+    )
 
     def __init__(self, reduction: Reduction = "mean", **params: Any) -> None:
-        super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be mean, sum or none")
-        check_parameters(type(self).__name__, params, hyper_parameters(type(self).function))
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
+            )
+        super().__init__(**params)
         self.reduction = reduction
-        self.params = dict(params)
+
+    @classmethod
+    def hyper_parameters(cls) -> dict[str, inspect.Parameter]:
+        params = super().hyper_parameters()
+        # reduction first, as in the constructor
+        return {"reduction": params.pop("reduction"), **params}
 
     def forward(
         self,
@@ -77,72 +115,176 @@ class RankingLoss(nn.Module):
         labels: Tensor,
         mask: Tensor | None = None,
         weights: Tensor | None = None,
-        **call_args: Any,
+        **per_call: Any,
     ) -> Tensor:
-        fn = type(self).function
-        return fn(
+        return type(self).function(
             scores,
             labels,
             mask=mask,
             weights=weights,
             reduction=self.reduction,
             **self.params,
-            **call_args,
+            **per_call,
         )
 
     def extra_repr(self) -> str:
-        items = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        items = super().extra_repr()
         return f"reduction={self.reduction!r}" + (f", {items}" if items else "")
 
 
-def hyper_parameters(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
-    """Keyword parameters of a loss function other than the per-call tensors."""
-    return keyword_only_parameters(fn, _CALL_ARGS)
+class EmbeddingLoss(_FunctionLoss):
+    """Base of the embedding losses: ``forward(*inputs, **per_call)``."""
+
+    registry = EMBEDDING_LOSSES
+    per_call: ClassVar[tuple[str, ...]] = ("positives", "triplets")
+
+    def forward(self, *inputs: Tensor, **per_call: Any) -> Tensor:
+        return type(self).function(*inputs, **self.params, **per_call)
 
 
-def _wrapper(class_name: str, short: str, fn: Callable[..., Tensor]) -> type[RankingLoss]:
-    cls = type(
-        class_name,
-        (RankingLoss,),
-        {
-            "name": short,
-            "function": staticmethod(fn),
-            "__doc__": f"Module form of :func:`{fn.__name__}`.\n\n" + (fn.__doc__ or ""),
-        },
-    )
-    return cls
+class RecommendationLoss(_FunctionLoss):
+    """Base of the recommendation losses: ``forward(pos_scores [B], neg_scores [B, n],
+    **per_call)`` (``neg_mask``, ``log_q_pos``, ``log_q_neg`` per call)."""
+
+    registry = RECOMMENDATION_LOSSES
+    per_call: ClassVar[tuple[str, ...]] = ("neg_mask", "log_q_pos", "log_q_neg")
+
+    def forward(self, pos_scores: Tensor, neg_scores: Tensor, **per_call: Any) -> Tensor:
+        return type(self).function(pos_scores, neg_scores, **self.params, **per_call)
 
 
-MSELoss = _wrapper("MSELoss", "mse", mse_loss)
-SigmoidBCELoss = _wrapper("SigmoidBCELoss", "sigmoid_bce", sigmoid_bce_loss)
-OrdinalLoss = _wrapper("OrdinalLoss", "ordinal", ordinal_loss)
-RankNetLoss = _wrapper("RankNetLoss", "ranknet", ranknet_loss)
-PairwiseLogisticLoss = _wrapper("PairwiseLogisticLoss", "pairwise_logistic", pairwise_logistic_loss)
-PairwiseHingeLoss = _wrapper("PairwiseHingeLoss", "pairwise_hinge", pairwise_hinge_loss)
-PairwiseSoftZeroOneLoss = _wrapper(
-    "PairwiseSoftZeroOneLoss", "pairwise_soft_zero_one", pairwise_soft_zero_one_loss
-)
-PairwiseMSELoss = _wrapper("PairwiseMSELoss", "pairwise_mse", pairwise_mse_loss)
-PairwiseQRLoss = _wrapper("PairwiseQRLoss", "pairwise_qr", pairwise_qr_loss)
-MWLoss = _wrapper("MWLoss", "mw", mw_loss)
-LambdaLoss = _wrapper("LambdaLoss", "lambda", lambda_loss)
-SoftmaxLoss = _wrapper("SoftmaxLoss", "softmax", softmax_loss)
-Poly1SoftmaxLoss = _wrapper("Poly1SoftmaxLoss", "poly1_softmax", poly1_softmax_loss)
-UniqueSoftmaxLoss = _wrapper("UniqueSoftmaxLoss", "unique_softmax", unique_softmax_loss)
-ListMLELoss = _wrapper("ListMLELoss", "listmle", listmle_loss)
-ApproxNDCGLoss = _wrapper("ApproxNDCGLoss", "approx_ndcg", approx_ndcg_loss)
-ApproxMetricLoss = _wrapper("ApproxMetricLoss", "approx_metric", approx_metric_loss)
-NeuralNDCGLoss = _wrapper("NeuralNDCGLoss", "neural_ndcg", neural_ndcg_loss)
-RCRLoss = _wrapper("RCRLoss", "rcr", rcr_loss)
-PSLLoss = _wrapper("PSLLoss", "psl", psl_loss)
-SLAtKLoss = _wrapper("SLAtKLoss", "sl_at_k", sl_at_k_loss)
+# ------------------------------------------------------------------------ list losses
+class MSELoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.mse_loss`."""
+
+    function = staticmethod(F.mse_loss)
+
+
+class SigmoidBCELoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.sigmoid_bce_loss`."""
+
+    function = staticmethod(F.sigmoid_bce_loss)
+
+
+class OrdinalLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.ordinal_loss`."""
+
+    function = staticmethod(F.ordinal_loss)
+
+
+class RankNetLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.ranknet_loss`."""
+
+    function = staticmethod(F.ranknet_loss)
+
+
+class PairwiseLogisticLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.pairwise_logistic_loss`."""
+
+    function = staticmethod(F.pairwise_logistic_loss)
+
+
+class PairwiseHingeLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.pairwise_hinge_loss`."""
+
+    function = staticmethod(F.pairwise_hinge_loss)
+
+
+class PairwiseSoftZeroOneLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.pairwise_soft_zero_one_loss`."""
+
+    function = staticmethod(F.pairwise_soft_zero_one_loss)
+
+
+class PairwiseMSELoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.pairwise_mse_loss`."""
+
+    function = staticmethod(F.pairwise_mse_loss)
+
+
+class PairwiseQRLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.pairwise_qr_loss`."""
+
+    function = staticmethod(F.pairwise_qr_loss)
+
+
+class MWLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.mw_loss`."""
+
+    function = staticmethod(F.mw_loss)
+
+
+class LambdaLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.lambda_loss`."""
+
+    function = staticmethod(F.lambda_loss)
+
+
+class SoftmaxLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.softmax_loss`."""
+
+    function = staticmethod(F.softmax_loss)
+
+
+class Poly1SoftmaxLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.poly1_softmax_loss`."""
+
+    function = staticmethod(F.poly1_softmax_loss)
+
+
+class UniqueSoftmaxLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.unique_softmax_loss`."""
+
+    function = staticmethod(F.unique_softmax_loss)
+
+
+class ListMLELoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.listmle_loss`."""
+
+    function = staticmethod(F.listmle_loss)
+
+
+class ApproxNDCGLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.approx_ndcg_loss`."""
+
+    function = staticmethod(F.approx_ndcg_loss)
+
+
+class ApproxMetricLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.approx_metric_loss`."""
+
+    function = staticmethod(F.approx_metric_loss)
+
+
+class NeuralNDCGLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.neural_ndcg_loss`."""
+
+    function = staticmethod(F.neural_ndcg_loss)
+
+
+class RCRLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.rcr_loss`."""
+
+    function = staticmethod(F.rcr_loss)
+
+
+class PSLLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.psl_loss`."""
+
+    function = staticmethod(F.psl_loss)
+
+
+class SLAtKLoss(RankingLoss):
+    """Module form of :func:`rankwise.functional.sl_at_k_loss`."""
+
+    function = staticmethod(F.sl_at_k_loss)
 
 
 class PLDistillationLoss(RankingLoss):
-    """Module form of :func:`pl_distillation_loss`; pass ``teacher_scores`` when calling."""
+    """Module form of :func:`rankwise.functional.pl_distillation_loss`; pass
+    ``teacher_scores`` [B, L] when calling (``labels`` may be None)."""
 
-    name = "pl_distillation"
-    function = staticmethod(pl_distillation_loss)
+    function = staticmethod(F.pl_distillation_loss)
 
     def forward(  # type: ignore[override]
         self,
@@ -153,7 +295,7 @@ class PLDistillationLoss(RankingLoss):
         *,
         teacher_scores: Tensor,
     ) -> Tensor:
-        return pl_distillation_loss(
+        return F.pl_distillation_loss(
             scores,
             teacher_scores,
             labels,
@@ -164,70 +306,203 @@ class PLDistillationLoss(RankingLoss):
         )
 
 
-def build_loss(spec: str | Mapping[str, Any]) -> RankingLoss:
-    """A loss module from ``"name"`` or ``{"name": ..., "params": {...}}`` (params are
-    checked against the function's signature; unknown names get a suggestion)."""
-    if isinstance(spec, str):
-        name, params = spec, {}
-    else:
-        name = spec.get("name")  # type: ignore[assignment]
-        params = dict(spec.get("params") or {})
-    if name not in LOSSES:
-        hint = did_you_mean(str(name), LOSSES)
-        raise ValueError(f"unknown loss {name!r}{hint}; known: {sorted(LOSSES)}")
-    reduction = params.pop("reduction", "mean")
-    return LOSSES[name](reduction=reduction, **params)
+# ------------------------------------------------------------------- embedding losses
+class MultiSimilarityLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.multi_similarity_loss`."""
+
+    function = staticmethod(F.multi_similarity_loss)
+
+
+class CircleLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.circle_loss`."""
+
+    function = staticmethod(F.circle_loss)
+
+
+class CirclePairLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.circle_pair_loss` (pass ``pos_mask`` and
+    ``neg_mask`` when calling)."""
+
+    function = staticmethod(F.circle_pair_loss)
+    per_call: ClassVar[tuple[str, ...]] = ("pos_mask", "neg_mask")
+
+
+class TripletMarginLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.triplet_margin_loss`."""
+
+    function = staticmethod(F.triplet_margin_loss)
+
+
+class ContrastiveLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.contrastive_loss`."""
+
+    function = staticmethod(F.contrastive_loss)
+
+
+class NTXentLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.nt_xent_loss`."""
+
+    function = staticmethod(F.nt_xent_loss)
+
+
+class SupConLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.supcon_loss`."""
+
+    function = staticmethod(F.supcon_loss)
+
+
+class InfoNCELoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.info_nce_loss`."""
+
+    function = staticmethod(F.info_nce_loss)
+
+
+class TiledInfoNCELoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.tiled_info_nce_loss`."""
+
+    function = staticmethod(F.tiled_info_nce_loss)
+
+
+class AlignmentLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.alignment_loss`."""
+
+    function = staticmethod(F.alignment_loss)
+
+
+class UniformityLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.uniformity_loss`."""
+
+    function = staticmethod(F.uniformity_loss)
+
+
+class DispersiveLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.dispersive_loss`."""
+
+    function = staticmethod(F.dispersive_loss)
+
+
+class ContextualSimilarityLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.contextual_similarity_loss`."""
+
+    function = staticmethod(F.contextual_similarity_loss)
+
+
+class ProtoTripletLoss(EmbeddingLoss):
+    """Module form of :func:`rankwise.functional.proto_triplet_loss`:
+    ``loss(support, support_labels, query, query_labels)``."""
+
+    function = staticmethod(F.proto_triplet_loss)
+
+
+class SigLIPLoss(nn.Module):
+    """SigLIP's sigmoid loss with a learnable log-temperature and bias
+    (:func:`rankwise.functional.siglip_loss`; initial values log 10 and -10, the paper's)."""
+
+    def __init__(
+        self,
+        init_log_temperature: float = math.log(10.0),
+        init_bias: float = -10.0,
+        normalize: bool = True,
+        reduction: Reduction = "mean",
+    ) -> None:
+        super().__init__()
+        self.log_temperature = nn.Parameter(torch.tensor(float(init_log_temperature)))
+        self.bias = nn.Parameter(torch.tensor(float(init_bias)))
+        self.normalize = normalize
+        self.reduction = reduction
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return F.siglip_loss(
+            x,
+            y,
+            log_temperature=self.log_temperature,
+            bias=self.bias,
+            normalize=self.normalize,
+            reduction=self.reduction,
+        )
+
+
+EMBEDDING_LOSSES.add("siglip", SigLIPLoss)
+
+
+# -------------------------------------------------------------- recommendation losses
+class BPRLoss(RecommendationLoss):
+    """Module form of :func:`rankwise.functional.bpr_loss`."""
+
+    function = staticmethod(F.bpr_loss)
+
+
+class SampledSoftmaxLoss(RecommendationLoss):
+    """Module form of :func:`rankwise.functional.sampled_softmax_loss`."""
+
+    function = staticmethod(F.sampled_softmax_loss)
+
+
+class CCLLoss(RecommendationLoss):
+    """Module form of :func:`rankwise.functional.ccl_loss`."""
+
+    function = staticmethod(F.ccl_loss)
+
+
+class PSLRecommendationLoss(RecommendationLoss):
+    """Module form of :func:`rankwise.functional.psl_recommendation_loss`."""
+
+    function = staticmethod(F.psl_recommendation_loss)
+
+
+class SLAtKRecommendationLoss(RecommendationLoss):
+    """Module form of :func:`rankwise.functional.sl_at_k_recommendation_loss`."""
+
+    function = staticmethod(F.sl_at_k_recommendation_loss)
 
 
 __all__ = [
+    "EMBEDDING_LOSSES",
     "LOSSES",
+    "RECOMMENDATION_LOSSES",
+    "AlignmentLoss",
     "ApproxMetricLoss",
     "ApproxNDCGLoss",
+    "BPRLoss",
+    "CCLLoss",
+    "CircleLoss",
+    "CirclePairLoss",
+    "ContextualSimilarityLoss",
+    "ContrastiveLoss",
+    "DispersiveLoss",
+    "EmbeddingLoss",
+    "InfoNCELoss",
     "LambdaLoss",
     "ListMLELoss",
     "MSELoss",
     "MWLoss",
+    "MultiSimilarityLoss",
+    "NTXentLoss",
     "NeuralNDCGLoss",
     "OrdinalLoss",
     "PLDistillationLoss",
     "PSLLoss",
+    "PSLRecommendationLoss",
     "PairwiseHingeLoss",
     "PairwiseLogisticLoss",
     "PairwiseMSELoss",
     "PairwiseQRLoss",
     "PairwiseSoftZeroOneLoss",
     "Poly1SoftmaxLoss",
+    "ProtoTripletLoss",
     "RCRLoss",
     "RankNetLoss",
     "RankingLoss",
+    "RecommendationLoss",
     "SLAtKLoss",
+    "SLAtKRecommendationLoss",
+    "SampledSoftmaxLoss",
+    "SigLIPLoss",
     "SigmoidBCELoss",
     "SoftmaxLoss",
+    "SupConLoss",
+    "TiledInfoNCELoss",
+    "TripletMarginLoss",
+    "UniformityLoss",
     "UniqueSoftmaxLoss",
-    "approx_metric_loss",
-    "approx_ndcg_loss",
-    "build_loss",
-    "hyper_parameters",
-    "lambda_loss",
-    "listmle_loss",
-    "mse_loss",
-    "mw_loss",
-    "neural_ndcg_loss",
-    "ordinal_loss",
-    "pairwise_hinge_loss",
-    "pairwise_logistic_loss",
-    "pairwise_mse_loss",
-    "pairwise_qr_loss",
-    "pairwise_soft_zero_one_loss",
-    "pl_distillation_loss",
-    "poly1_softmax_loss",
-    "psl_loss",
-    "ranknet_loss",
-    "rcr_loss",
-    "sigmoid_bce_loss",
-    "sl_at_k_loss",
-    "softmax_loss",
-    "unique_softmax_loss",
 ]
-
-_ = torch  # torch is part of the public signature types

@@ -12,7 +12,7 @@ import torch
 
 from rankwise.aggregate import AGGREGATORS, joint_rank, rank_by_comparisons, score_comparator
 from rankwise.data import load_letor_fold
-from rankwise.functional.metrics import ndcg
+from rankwise.functional._metrics import ndcg
 
 FEATURE = 38  # LETOR 4.0 feature 39 (LMIR on the whole document), a strong single feature
 

@@ -11,8 +11,8 @@ import pytest
 
 from rankwise.cli.main import main
 from rankwise.data import make_synthetic, write_parquet, write_svmlight
-from rankwise.data.trec import qrels_from_data, run_from_scores, write_qrels, write_trec_run
 from rankwise.metrics import evaluate_scores
+from rankwise.runs.trec import qrels_from_data, run_from_scores, write_qrels, write_trec_run
 
 
 @pytest.fixture

@@ -9,17 +9,16 @@ import numpy as np
 import pytest
 import yaml
 
-from rankwise.aggregate import fuse_runs
 from rankwise.cli.main import main
 from rankwise.data import make_synthetic
-from rankwise.data.trec import (
+from rankwise.runs import evaluate_run, fuse_runs
+from rankwise.runs.trec import (
     qrels_from_data,
     read_trec_run,
     run_from_scores,
     write_qrels,
     write_trec_run,
 )
-from rankwise.metrics import evaluate_run
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def test_fuse_tunes_weights_towards_the_good_run(
 
 
 def _qrels(folder: Path):  # type: ignore[no-untyped-def]
-    from rankwise.data.trec import read_qrels
+    from rankwise.runs.trec import read_qrels
 
     return read_qrels(folder / "qrels.txt")
 

@@ -115,11 +115,11 @@ def test_predict_scores_and_trec(runs, run, capsys):
 
 
 def test_evaluate_checkpoint_matches_recorded_test_metrics(runs, capsys, tmp_path):
+    from rankwise.train.build import build_data
     from rankwise.train.config import load_config
-    from rankwise.train.experiment import load_splits
 
     config = load_config(runs / "ctx.yaml")
-    test = load_splits(config).test
+    test = build_data(config).splits.test
     write_svmlight(test, tmp_path / "test.txt")
     assert (
         main(
@@ -201,17 +201,17 @@ def test_seed_ensemble_run_predicts_with_every_member(tmp_path, capsys):
     assert main(["train", str(path)]) == 0
     run = tmp_path / "ens"
     assert sorted(p.name for p in (run / "members").iterdir()) == ["0", "1", "2"]
+    from rankwise.train.build import build_data
     from rankwise.train.checkpoint import load_checkpoint
     from rankwise.train.config import load_config
-    from rankwise.train.experiment import load_splits
     from rankwise.train.predict import load_predictor
 
     ckpt = load_checkpoint(run)
     assert ckpt["kind"] == "ensemble" and len(ckpt["members"]) == 3
-    test = load_splits(load_config(path)).test
+    test = build_data(load_config(path)).splits.test
     predictor = load_predictor(run)
     scores = predictor.predict(test)
-    # the ensemble is the mean of its members' standardised scores
+    # the ensemble is the mean of its members' standardized scores
     members = [load_predictor(run / "members" / str(k)).predict(test) for k in range(3)]
     expected = np.mean(
         [(m - mu) / sd for m, mu, sd in zip(members, ckpt["means"], ckpt["stds"], strict=True)],
@@ -219,6 +219,6 @@ def test_seed_ensemble_run_predicts_with_every_member(tmp_path, capsys):
     )
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-5)
     recorded = json.loads((run / "test-metrics.json").read_text())["metrics"]["ndcg@5"]
-    from rankwise.metrics.runs import evaluate_scores
+    from rankwise.metrics.evaluation import evaluate_scores
 
     assert evaluate_scores(test, scores, ["ndcg@5"]).means()["ndcg@5"] == pytest.approx(recorded)

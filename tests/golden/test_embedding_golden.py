@@ -14,7 +14,7 @@ Mapping (the records state PML's call; no reference defect was found):
   ``mining`` "all", "batch_hard", "semihard" or "hard" (miner margin from the record);
   ``ContrastiveLoss`` -> ``contrastive_loss``; ``NTXentLoss`` -> ``nt_xent_loss``;
   ``SupConLoss`` -> ``supcon_loss``. Default metric and reduction of each rankwise
-  function are PML's (cosine / L2-normalised Euclidean; Mean or AvgNonZero reducers).
+  function are PML's (cosine / L2-normalized Euclidean; Mean or AvgNonZero reducers).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import torch
 
-from rankwise import embedding as E
+from rankwise import functional as E
 
 REL = 1e-5
 

@@ -49,7 +49,7 @@ import numpy as np
 import pytest
 import torch
 
-from rankwise import losses as L
+from rankwise import functional as L
 
 REL, ABS = 1e-5, 1e-6
 
@@ -127,7 +127,7 @@ def _allrank(record: dict[str, Any], case: dict[str, Any]):
     kw = record["kwargs"]
     b = s.shape[0]
     if fn.startswith("rankNet"):
-        weighting = "none"
+        weighting = None
         if fn == "rankNet_weightByGTDiff" or kw.get("weight_by_diff"):
             weighting = "label_diff"
         if fn == "rankNet_weightByGTDiff_pow" or kw.get("weight_by_diff_powed"):
@@ -137,7 +137,7 @@ def _allrank(record: dict[str, Any], case: dict[str, Any]):
             _run(
                 lambda t: (
                     L.ranknet_loss(
-                        t, y, mask=m, weighting=weighting, per_list="sum", reduction="sum"
+                        t, y, mask=m, lambda_weights=weighting, per_list="sum", reduction="sum"
                     )
                     / pairs.clamp(min=1)
                 ),
@@ -253,7 +253,8 @@ def _check_transposed_quirk(record, case, value) -> None:
 
 
 def _idcg(y, m, gain):
-    from rankwise.functional.metrics import apply_gain, discounts, ideal_labels
+    from rankwise.functional._exact_ranking import ideal_labels
+    from rankwise.functional._gains import apply_gain, discounts
 
     best = apply_gain(ideal_labels(y, m), gain)
     return (best * discounts(best.shape[1], best.dtype, best.device)).sum(dim=1)
@@ -289,10 +290,10 @@ def test_allrank_lambdaloss_defect_padded_pairs_stay_finite():
     m = torch.tensor([[True, True, True, False, False, False]])
     for weighting in ("ndcg_loss2pp", "ndcg_loss1", "lambdarank"):
         s.grad = None
-        value = L.lambda_loss(s, y, mask=m, weighting=weighting, k=2)
+        value = L.lambda_loss(s, y, mask=m, lambda_weights=weighting, k=2)
         value.backward()
         short = s.detach()[:, :3].clone().requires_grad_(True)
-        expected = L.lambda_loss(short, y[:, :3], weighting=weighting, k=2)
+        expected = L.lambda_loss(short, y[:, :3], lambda_weights=weighting, k=2)
         expected.backward()
         assert torch.isfinite(value) and torch.isfinite(s.grad).all()
         assert value.item() == pytest.approx(expected.item(), rel=1e-12)
@@ -332,7 +333,7 @@ def test_allrank_lambdaloss_golden(golden_dir: Path):
         sp, yp, mp = s.gather(1, order), y.gather(1, order), m.gather(1, order)
         scheme = SCHEME[kw["weighing_scheme"]]
         params = {
-            "weighting": scheme,
+            "lambda_weights": scheme,
             "k": kw["k"],
             "k_rule": "both",
             "sigma": kw["sigma"],

@@ -35,7 +35,7 @@ import numpy as np
 import pytest
 import torch
 
-from rankwise import metrics as M
+from rankwise import functional as M
 
 FILES = ("allrank_metrics.json", "rax_metrics.json", "sklearn_metrics.json", "ranx_metrics.json")
 ATOL = 1e-6

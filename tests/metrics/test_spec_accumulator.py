@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rankwise import metrics as M
+from rankwise import functional as M
 from rankwise.metrics import MetricAccumulator, parse_metric, parse_metrics
 
 

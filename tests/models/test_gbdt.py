@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rankwise.data import make_synthetic
-from rankwise.metrics.runs import evaluate_scores
+from rankwise.metrics.evaluation import evaluate_scores
 from rankwise.models import GBDT_MODELS, GBDTRanker, LightGBMRanker, XGBoostRanker
 
 

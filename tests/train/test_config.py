@@ -18,7 +18,7 @@ BASE = {
     "name": "t",
     "data": {"synthetic": {"num_queries": 50, "num_features": 10}},
     "model": {"name": "mlp", "params": {"hidden": [8]}},
-    "loss": {"name": "lambda", "params": {"weighting": "ndcg_loss2pp"}},
+    "loss": {"name": "lambda", "params": {"lambda_weights": "ndcg_loss2pp"}},
 }
 
 

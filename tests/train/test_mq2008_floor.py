@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 from rankwise.data import load_letor_fold, make_loader
-from rankwise.losses import build_loss
-from rankwise.metrics.runs import evaluate_scores
+from rankwise.losses import NeuralNDCGLoss
+from rankwise.metrics.evaluation import evaluate_scores
 from rankwise.models import ContextAwareRanker
-from rankwise.train import Trainer
+from rankwise.train import ListRankingTask, Trainer
 from rankwise.train.predict import predict_scores
 
 FLOOR = 0.44
@@ -43,13 +43,11 @@ def test_context_aware_ranker_on_mq2008_fold1(data_dir):
     gen = torch.Generator().manual_seed(0)
     trainer = Trainer(
         model,
-        build_loss("neural_ndcg"),
+        ListRankingTask(NeuralNDCGLoss()),
         torch.optim.AdamW(model.parameters(), lr=2e-3),
         make_loader(fold.train, 32, shuffle=True, generator=gen),
         epochs=8,
         generator=gen,
-        progress=False,
-        tensorboard=False,
     )
     trainer.fit()
     scores = predict_scores(model, fold.test)

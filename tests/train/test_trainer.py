@@ -10,41 +10,74 @@ import pytest
 import torch
 
 from rankwise.data import make_loader, make_synthetic
-from rankwise.losses import build_loss
+from rankwise.errors import CheckpointError, NonFiniteLossError
 from rankwise.models import MLPScorer
+from rankwise.registry import build
 from rankwise.train import (
-    CheckpointError,
+    EMA,
+    Checkpointing,
     EarlyStopping,
-    NonFiniteLossError,
+    FileLogger,
+    ListRankingTask,
+    LRScheduler,
+    NonFiniteGuard,
+    StopAfter,
+    TensorBoardLogger,
     Trainer,
     load_checkpoint,
     save_checkpoint,
 )
 
+
+def build_loss(name):
+    return build("loss", name)
+
+
 DATA = make_synthetic(90, 12, seed=5, mean_list_length=15)
 TRAIN, VALID = DATA.select_queries(range(60)), DATA.select_queries(range(60, 90))
 
 
-def make_trainer(run_dir=None, epochs=4, seed=0, loss=None, **kwargs):
+def make_trainer(
+    run_dir=None,
+    epochs=4,
+    seed=0,
+    loss=None,
+    *,
+    early_stopping=None,
+    ema_decay=None,
+    stop_after=None,
+    scheduler=True,
+    **kwargs,
+):
+    """The callbacks ``rankwise train`` gives a neural ranker, on a small data set."""
     torch.manual_seed(seed)
     model = MLPScorer(12, hidden=[16], dropout=0.2)
     gen = torch.Generator().manual_seed(seed)
     train = make_loader(TRAIN, 8, shuffle=True, generator=gen, max_list_length=10)
     valid = make_loader(VALID, 16)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    callbacks = []
+    if scheduler:
+        step = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+        callbacks.append(LRScheduler(step))
+    if ema_decay is not None:
+        callbacks.append(EMA(ema_decay))
+    callbacks.append(NonFiniteGuard(run_dir))
+    if early_stopping is not None:
+        callbacks.append(early_stopping)
+    if run_dir is not None:
+        callbacks += [Checkpointing(run_dir), FileLogger(run_dir), TensorBoardLogger(run_dir)]
+    if stop_after is not None:
+        callbacks.append(StopAfter(stop_after))
     return Trainer(
         model,
-        loss or build_loss("softmax"),
+        ListRankingTask(loss or build_loss("softmax"), ["ndcg@5", "map"]),
         optimizer,
         train,
-        valid_loader=valid,
-        metrics=["ndcg@5", "map"],
-        scheduler=scheduler,
+        valid=valid,
         epochs=epochs,
-        run_dir=run_dir,
         generator=gen,
-        progress=False,
+        callbacks=callbacks,
         **kwargs,
     )
 
@@ -69,7 +102,7 @@ def test_resume_reaches_the_same_result(tmp_path):
     assert first.epochs_run == 2
     # a fresh process would build fresh objects: so does this test
     resumed_trainer = make_trainer(tmp_path / "split", epochs=5)
-    resumed = resumed_trainer.fit(resume=True)
+    resumed = resumed_trainer.fit(resume_from=tmp_path / "split")
     assert resumed.epochs_run == 5
     assert _strip_times(resumed.history) == _strip_times(full.history)
     for (k, a), (_, b) in zip(
@@ -86,8 +119,8 @@ def test_resume_reaches_the_same_result(tmp_path):
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="cannot resume"):
-        make_trainer(tmp_path / "none").fit(resume=True)
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        make_trainer(tmp_path / "none").fit(resume_from=tmp_path / "none")
 
 
 class ExplodesAt:
@@ -117,10 +150,11 @@ def test_nonfinite_loss_stops_with_epoch_batch_and_saved_batch(tmp_path):
 
 def test_early_stopping_stops_after_patience():
     # validation never improves: the learning rate is 0
-    trainer = make_trainer(epochs=20, early_stopping=EarlyStopping("ndcg@5", patience=2))
+    trainer = make_trainer(
+        epochs=20, early_stopping=EarlyStopping(patience=2), scheduler=False, monitor="ndcg@5"
+    )
     for group in trainer.optimizer.param_groups:
         group["lr"] = 0.0
-    trainer.scheduler = None
     result = trainer.fit()
     assert result.stopped_early and result.epochs_run == 3 and result.best_epoch == 1
 
@@ -128,14 +162,16 @@ def test_early_stopping_stops_after_patience():
 def test_checkpoints_are_atomic_weights_only_and_complete(tmp_path):
     result = make_trainer(tmp_path / "run", epochs=2).fit()
     ckpt = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
-    assert ckpt["epoch"] == 1 and ckpt["model_config"]["name"] == "mlp"
-    assert ckpt["rankwise_version"] and "optimizer_state" in ckpt and "loader" in ckpt["rng"]
+    training = ckpt["training"]
+    assert training["epoch"] == 1 and ckpt["model_config"]["name"] == "mlp"
+    assert ckpt["rankwise_version"] and "optimizer_state" in training
+    assert "loader" in training["rng"]
     assert result.checkpoint is not None and result.checkpoint.name == "best.pt"
     assert not list((tmp_path / "run" / "checkpoints").glob("*.tmp"))
     # a file that needs arbitrary unpickling is refused, not executed
     evil = tmp_path / "evil.pt"
     with open(evil, "wb") as f:
-        pickle.dump({"format": "rankwise-checkpoint-1", "x": ExplodesAt(1)}, f, protocol=2)
+        pickle.dump({"format": "rankwise-checkpoint-2", "x": ExplodesAt(1)}, f, protocol=2)
     with pytest.raises(CheckpointError):
         load_checkpoint(evil)
     torch.save({"weights": torch.zeros(2)}, tmp_path / "plain.pt")
@@ -178,13 +214,13 @@ def test_tensorboard_events_are_readable_by_tensorboard(tmp_path):
 def test_bf16_autocast_on_cpu_computes_loss_in_float32():
     trainer = make_trainer(epochs=1, amp="bf16")
     seen = []
-    inner = trainer.loss
+    inner = trainer.task.loss_fn
 
     def spy(scores, labels, mask=None):
         seen.append(scores.dtype)
         return inner(scores, labels, mask=mask)
 
-    trainer.loss = spy
+    trainer.task.loss_fn = spy
     result = trainer.fit()
     assert set(seen) == {torch.float32}
     assert all(torch.isfinite(torch.tensor(r["train_loss"])) for r in result.history)
@@ -193,13 +229,13 @@ def test_bf16_autocast_on_cpu_computes_loss_in_float32():
 def test_fp16_needs_cuda_and_bad_arguments_are_named():
     with pytest.raises(ValueError, match="needs a CUDA device"):
         make_trainer(amp="fp16")
-    with pytest.raises(ValueError, match="early stopping needs a validation loader"):
+    with pytest.raises(ValueError, match="early stopping needs validation data"):
         Trainer(
             MLPScorer(12),
-            build_loss("softmax"),
+            ListRankingTask(build_loss("softmax")),
             torch.optim.SGD(MLPScorer(12).parameters(), lr=0.1),
             make_loader(TRAIN, 8),
-            early_stopping=EarlyStopping(),
+            callbacks=[EarlyStopping()],
         )
 
 
@@ -218,7 +254,7 @@ def test_weight_averaging_is_validated_checkpointed_and_resumed(tmp_path):
     for key, value in whole.eval_model.state_dict().items():
         assert torch.equal(ckpt["model_state"][key], value)
     make_trainer(tmp_path / "b", epochs=4, ema_decay=0.9, stop_after=2).fit()
-    resumed = make_trainer(tmp_path / "b", epochs=4, ema_decay=0.9).fit(resume=True)
+    resumed = make_trainer(tmp_path / "b", epochs=4, ema_decay=0.9).fit(resume_from=tmp_path / "b")
     assert _strip_times(resumed.history) == _strip_times(full.history)
     with pytest.raises(ValueError, match="ema_decay"):
         make_trainer(ema_decay=1.5)
@@ -232,14 +268,12 @@ def test_grownet_trains_stage_by_stage_through_the_trainer():
     gen = torch.Generator().manual_seed(0)
     trainer = Trainer(
         model,
-        build_loss("lambda"),
+        ListRankingTask(build_loss("lambda"), ["ndcg@5"]),
         torch.optim.Adam(model.parameters(), lr=1e-2),
         make_loader(TRAIN, 8, shuffle=True, generator=gen),
-        valid_loader=make_loader(VALID, 16),
-        metrics=["ndcg@5"],
+        valid=make_loader(VALID, 16),
         epochs=4,
         generator=gen,
-        progress=False,
     )
     before = [p.detach().clone() for p in model.learners[1].parameters()]
     trainer._train_epoch(0)  # stage 1: learner 2 is not used, so it cannot change

@@ -1,9 +1,8 @@
 """Aggregating rankings and judgements (METHODS.md section E).
 
-- :mod:`~rankwise.aggregate.fusion`: score normalisations and fusion methods on [R, B, L]
-  score tensors (CombSUM, CombMNZ, CombMAX, weighted sum, RRF, Borda);
-- :mod:`~rankwise.aggregate.runs`: the same on TREC runs, and weight tuning on a
-  validation run (``rankwise fuse`` on the CLI);
+- :mod:`~rankwise.aggregate.score_fusion`: score normalizations and fusion methods on
+  [R, B, L] score tensors (CombSUM, CombMNZ, CombMAX, weighted sum, RRF, Borda); the same
+  on TREC runs is :mod:`rankwise.runs.fusion`;
 - :mod:`~rankwise.aggregate.pairwise`: comparators, pair samplers and aggregators
   (win count, Copeland, Bradley-Terry, PageRank, KwikSort) for large candidate sets;
 - :mod:`~rankwise.aggregate.jointrank`: JointRank, overlapping blocks ranked by a listwise
@@ -11,17 +10,16 @@
 - :mod:`~rankwise.aggregate.tournament`: knockout, Swiss rounds, Monte-Carlo expected win
   scores;
 - :mod:`~rankwise.aggregate.voting`: Vote'n'Rank social-choice rules over systems × tasks.
+
+Every choice among methods is a registry (:data:`NORMALIZATIONS`, :data:`FUSION_METHODS`,
+:data:`PAIR_SAMPLERS`, :data:`AGGREGATORS`, :data:`VOTING_RULES`), listed by
+:func:`rankwise.registry.registries`.
 """
 
-from rankwise.aggregate.fusion import (
-    FUSION_METHODS,
-    NORMALISATIONS,
-    fuse,
-    normalize_scores,
-)
 from rankwise.aggregate.jointrank import JointRanking, block_design, implicit_pairs, joint_rank
 from rankwise.aggregate.pairwise import (
     AGGREGATORS,
+    PAIR_SAMPLERS,
     CountingComparator,
     PairwiseRanking,
     all_pairs,
@@ -39,27 +37,25 @@ from rankwise.aggregate.pairwise import (
     win_rate,
     window_pairs,
 )
-from rankwise.aggregate.runs import (
-    StackedRuns,
-    TunedWeights,
-    fuse_runs,
-    stack_runs,
-    tune_run_weights,
-    tune_weights,
+from rankwise.aggregate.score_fusion import (
+    FUSION_METHODS,
+    NORMALIZATIONS,
+    fuse,
+    normalize_scores,
 )
 from rankwise.aggregate.tournament import expected_win_scores, knockout, swiss
-from rankwise.aggregate.voting import RULES, VoteReport, kendall_tau, vote
+from rankwise.aggregate.voting import RULES, VOTING_RULES, VoteReport, kendall_tau, vote
 
 __all__ = [
     "AGGREGATORS",
     "FUSION_METHODS",
-    "NORMALISATIONS",
+    "NORMALIZATIONS",
+    "PAIR_SAMPLERS",
     "RULES",
+    "VOTING_RULES",
     "CountingComparator",
     "JointRanking",
     "PairwiseRanking",
-    "StackedRuns",
-    "TunedWeights",
     "VoteReport",
     "all_pairs",
     "block_design",
@@ -67,7 +63,6 @@ __all__ = [
     "copeland",
     "expected_win_scores",
     "fuse",
-    "fuse_runs",
     "implicit_pairs",
     "joint_rank",
     "kendall_tau",
@@ -81,10 +76,7 @@ __all__ = [
     "scalar_comparator",
     "score_comparator",
     "simulated_comparator",
-    "stack_runs",
     "swiss",
-    "tune_run_weights",
-    "tune_weights",
     "vote",
     "win_count",
     "win_rate",

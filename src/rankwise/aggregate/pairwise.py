@@ -5,7 +5,8 @@ a pairwise model is too expensive to run on all ``n(n-1)/2`` pairs of a large ca
 set, so a *sampler* chooses which pairs to compare and an *aggregator* turns the sparse
 outcomes into one ranking.
 
-Vocabulary (items are ``0 .. n-1``; everything is numpy, seeded by ``generator``):
+Vocabulary (items are ``0 .. n-1``; everything is numpy, seeded by ``generator``: a
+``torch.Generator`` as elsewhere in rankwise, a numpy Generator or an int seed):
 
 - A **comparator** is any callable ``comparator(first, second) -> p`` taking two int
   arrays of item ids and returning, per pair, the probability (or a 0/1 decision) that
@@ -36,16 +37,33 @@ from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import torch
+
+from rankwise.registry import Registry
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-Generator = np.random.Generator | int | None
+# ``generator`` is a torch.Generator everywhere in rankwise; this numpy package also takes
+# a numpy Generator (kept as is, so one stream can feed several calls) or an int seed.
+Generator = torch.Generator | np.random.Generator | int | None
 
 
 def as_generator(generator: Generator) -> np.random.Generator:
-    """A numpy generator from a seed, a generator, or None (fresh entropy)."""
+    """The numpy generator behind ``generator``: itself for a numpy Generator,
+    ``default_rng(seed)`` for an int, one seeded by a 63-bit draw for a ``torch.Generator``,
+    fresh entropy for None.
+
+    Example:
+        >>> a = as_generator(torch.Generator().manual_seed(0)).integers(100)
+        >>> b = as_generator(torch.Generator().manual_seed(0)).integers(100)
+        >>> bool(a == b)
+        True
+    """
     if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, torch.Generator):
+        seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator))
+        return np.random.default_rng(seed)
     return np.random.default_rng(generator)
 
 
@@ -433,15 +451,40 @@ def kwiksort(
 
 
 Aggregator = Callable[[int, IntArray, FloatArray], FloatArray]
-AGGREGATORS: dict[str, Aggregator] = {
-    "win_count": win_count,
-    "win_rate": win_rate,
-    "copeland": copeland,
-    "bradley_terry": bradley_terry,
-    "pagerank": pagerank,
-    "kwiksort": kwiksort,
-}
-SAMPLERS = ("all", "random", "window")
+AGGREGATORS: Registry[FloatArray] = Registry(
+    "pairwise_aggregator", per_call=("n", "pairs", "outcomes", "generator")
+)
+for _aggregator in (win_count, win_rate, copeland, bradley_terry, pagerank):
+    AGGREGATORS.add(_aggregator.__name__, _aggregator)
+AGGREGATORS.add("kwiksort", kwiksort, randomized=True)
+
+PAIR_SAMPLERS: Registry[IntArray] = Registry(
+    "pair_sampler", per_call=("n", "initial", "k", "window", "generator")
+)
+
+
+@PAIR_SAMPLERS.register("all")
+def _sample_all(
+    n: int, initial: IntArray, k: int, window: int, generator: np.random.Generator
+) -> IntArray:
+    """Every pair (:func:`all_pairs`)."""
+    return all_pairs(n)
+
+
+@PAIR_SAMPLERS.register("random")
+def _sample_random(
+    n: int, initial: IntArray, k: int, window: int, generator: np.random.Generator
+) -> IntArray:
+    """``k`` random opponents per item (:func:`random_pairs`)."""
+    return random_pairs(n, k, generator=generator)
+
+
+@PAIR_SAMPLERS.register("window")
+def _sample_window(
+    n: int, initial: IntArray, k: int, window: int, generator: np.random.Generator
+) -> IntArray:
+    """Each item against its next ``window`` neighbours in the initial order."""
+    return window_pairs(initial, window)
 
 
 def order_from_scores(scores: FloatArray) -> IntArray:
@@ -473,13 +516,14 @@ def rank_by_comparisons(
 
     ``sampler``: ``"all"`` (:func:`all_pairs`), ``"random"`` (:func:`random_pairs`, ``k``
     per item) or ``"window"`` (:func:`window_pairs` over ``initial_order``, default
-    ``0 .. n-1``). ``aggregator``: a key of :data:`AGGREGATORS`. Ties of the aggregate
+    ``0 .. n-1``; the keys of :data:`PAIR_SAMPLERS`). ``aggregator``: a key of
+    :data:`AGGREGATORS`. Ties of the aggregate
     score are broken by ``initial_order`` (if given) so an uninformative aggregate falls
     back to the first-stage ranking.
     """
     rng = as_generator(generator)
-    if aggregator not in AGGREGATORS:
-        raise ValueError(f"aggregator must be one of {sorted(AGGREGATORS)}, got {aggregator!r}")
+    aggregate = AGGREGATORS.choose(aggregator, "aggregator")
+    sample = PAIR_SAMPLERS.choose(sampler, "sampler")
     initial = (
         np.arange(n, dtype=np.int64)
         if initial_order is None
@@ -487,20 +531,13 @@ def rank_by_comparisons(
     )
     if sorted(initial.tolist()) != list(range(n)):
         raise ValueError("initial_order must be a permutation of 0 .. n-1")
-    if sampler == "all":
-        pairs = all_pairs(n)
-    elif sampler == "random":
-        pairs = random_pairs(n, k, generator=rng)
-    elif sampler == "window":
-        pairs = window_pairs(initial, window)
-    else:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    pairs = sample(n, initial, k, window, rng)
     counting = CountingComparator(comparator)
     outcomes = counting(pairs[:, 0], pairs[:, 1])
-    if aggregator == "kwiksort":
-        scores = kwiksort(n, pairs, outcomes, generator=rng)
+    if AGGREGATORS.meta(aggregator).get("randomized"):
+        scores = aggregate(n, pairs, outcomes, generator=rng)
     else:
-        scores = AGGREGATORS[aggregator](n, pairs, outcomes)
+        scores = aggregate(n, pairs, outcomes)
     position = np.empty(n, dtype=np.int64)
     position[initial] = np.arange(n)
     order = np.lexsort((position, -scores)).astype(np.int64)

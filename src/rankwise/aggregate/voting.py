@@ -42,7 +42,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-RULES: tuple[str, ...] = ("plurality", "borda", "dowdall", "copeland", "minimax", "mean")
+from rankwise.registry import Registry
+
+FloatTable = npt.NDArray[np.float64]
+
+VOTING_RULES: Registry[npt.NDArray[np.float64]] = Registry(
+    "voting_rule", per_call=("table", "preferences")
+)
 Direction = Literal["max", "min"]
 
 
@@ -72,6 +78,8 @@ def pairwise_preferences(table: npt.NDArray[np.float64]) -> npt.NDArray[np.float
 
 
 def _positional(table: npt.NDArray[np.float64], rule: str) -> npt.NDArray[np.float64]:
+    """A positional rule's total per system (plurality, borda or dowdall; module
+    docstring), rescaled over the tasks each system took part in."""
     systems, tasks = table.shape
     present = ~np.isnan(table)
     points = np.full_like(table, np.nan)
@@ -98,6 +106,47 @@ def _positional(table: npt.NDArray[np.float64], rule: str) -> npt.NDArray[np.flo
     participated = present.sum(1)
     mean = np.where(participated > 0, np.nansum(points, 1) / np.maximum(participated, 1), 0.0)
     return np.asarray(mean * tasks, dtype=np.float64)
+
+
+@VOTING_RULES.register("plurality")
+def plurality(table: FloatTable, preferences: FloatTable) -> FloatTable:
+    """1 point per task to its best system (split on a tie)."""
+    return _positional(table, "plurality")
+
+
+@VOTING_RULES.register("borda")
+def borda(table: FloatTable, preferences: FloatTable) -> FloatTable:
+    """One point per system beaten on each task (1/2 per tie)."""
+    return _positional(table, "borda")
+
+
+@VOTING_RULES.register("dowdall")
+def dowdall(table: FloatTable, preferences: FloatTable) -> FloatTable:
+    """``1 / position`` on each task (tied systems share their positions' points)."""
+    return _positional(table, "dowdall")
+
+
+@VOTING_RULES.register("copeland")
+def copeland_rule(table: FloatTable, preferences: FloatTable) -> FloatTable:
+    """Pairwise-majority wins minus losses."""
+    return np.asarray(np.sign(preferences - preferences.T).sum(1), dtype=np.float64)
+
+
+@VOTING_RULES.register("minimax")
+def minimax(table: FloatTable, preferences: FloatTable) -> FloatTable:
+    """Minus the largest number of tasks by which another system is preferred."""
+    if preferences.shape[0] < 2:
+        return np.zeros(preferences.shape[0])
+    return np.asarray(-preferences.T.max(1), dtype=np.float64)
+
+
+@VOTING_RULES.register("mean")
+def mean_score(table: FloatTable, preferences: FloatTable) -> FloatTable:
+    """The mean score over the tasks present (sign flipped on ``"min"`` tasks)."""
+    return np.asarray(np.nanmean(table, axis=1), dtype=np.float64)
+
+
+RULES: tuple[str, ...] = tuple(VOTING_RULES.names(sort=False))  # the report's column order
 
 
 @dataclass
@@ -166,24 +215,18 @@ def vote(
             f"vote: {len(systems)} system names and {len(tasks)} task names for a "
             f"{n_systems} x {n_tasks} table"
         )
-    unknown = [r for r in rules if r not in RULES]
+    unknown = [r for r in rules if r not in VOTING_RULES]
     if unknown:
-        raise ValueError(f"vote: unknown rules {unknown}; known: {RULES}")
+        raise ValueError(f"vote: unknown rules {unknown}; known: {VOTING_RULES.names()}")
+    rule_functions = {r: VOTING_RULES[r] for r in rules}
     empty = [systems[i] for i in range(n_systems) if np.isnan(table[i]).all()]
     if empty:
         raise ValueError(f"vote: systems without any score: {empty}")
     prefs = pairwise_preferences(table)
     majority = np.sign(prefs - prefs.T)  # +1: row beats column by majority
     out: dict[str, npt.NDArray[np.float64]] = {}
-    for rule in rules:
-        if rule in ("plurality", "borda", "dowdall"):
-            out[rule] = _positional(table, rule)
-        elif rule == "copeland":
-            out[rule] = majority.sum(1)
-        elif rule == "minimax":
-            out[rule] = -(prefs.T.max(1) if n_systems > 1 else np.zeros(1))
-        else:
-            out[rule] = np.nanmean(table, axis=1)
+    for rule, function in rule_functions.items():
+        out[rule] = function(table, prefs)
     rankings, winners = {}, {}
     for rule, values in out.items():
         order = np.lexsort((np.arange(n_systems), -values))

@@ -48,62 +48,8 @@ def register(commands: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def render_vote(report: Any, metrics: list[str], console: Console) -> None:
-    """Systems in rows, one column per rule (score and place), disagreements below."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=escape(f"vote over {len(report.tasks)} tasks ({', '.join(metrics)})"))
-    table.add_column("system")
-    for rule in report.scores:
-        table.add_column(rule, justify="right")
-    for i, system in enumerate(report.systems):
-        cells = []
-        for rule, values in report.scores.items():
-            place = report.rankings[rule].index(system) + 1
-            cells.append(f"{values[i]:.4g} (#{place})")
-        table.add_row(escape(system), *cells)
-    console.print(table)
-    winner = report.condorcet_winner
-    console.print(
-        f"Condorcet winner: {escape(winner)}" if winner else "Condorcet winner: none",
-        highlight=False,
-    )
-    console.print(f"tasks: {escape(', '.join(report.tasks))}", soft_wrap=True, highlight=False)
-    if report.missing:
-        console.print(
-            f"{report.missing} missing (system, task) scores: see rankwise.aggregate.voting"
-        )
-    for note in report.disagreements:
-        console.print(f"[yellow]note:[/] {escape(note)}")
-
-
-def comparison_of(runs: list[Any], metrics: list[str] | None, **options: Any) -> Any:
-    from rankwise.metrics.compare import compare
-    from rankwise.metrics.runs import Evaluation
-    from rankwise.metrics.spec import parse_metric
-    from rankwise.train.rundir import unique_names
-
-    evaluations: dict[str, Evaluation] = {}
-    keys = [parse_metric(m).key for m in metrics] if metrics else None
-    for name, r in zip(unique_names(runs), runs, strict=True):
-        e = r.test
-        if keys is not None:
-            missing = [k for k in keys if k not in e.per_query]
-            if missing:
-                raise ValueError(f"run {r.path} has no test values for {missing}")
-            e = Evaluation(
-                specs=[s for s in e.specs if s.key in keys],
-                qids=e.qids,
-                per_query={k: e.per_query[k] for k in keys},
-                lists_without_relevant=e.lists_without_relevant,
-            )
-        evaluations[name] = e
-    return compare(evaluations, **options)
-
-
 def run(args: argparse.Namespace) -> int:
-    from rankwise.metrics.compare import render_comparison
+    from rankwise.report.comparison import comparison_of, render_comparison
     from rankwise.train.rundir import load_run
 
     runs = [load_run(p) for p in args.runs]
@@ -122,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_vote(runs: list[Any], args: argparse.Namespace) -> int:
     from rankwise.aggregate.voting import vote
+    from rankwise.report.vote import render_vote
     from rankwise.train.rundir import systems_by_tasks
 
     metrics = args.metrics or ["ndcg@10"]

@@ -15,12 +15,7 @@ About 5 minutes on 2 CPU cores with the defaults; ``--quick`` runs a small versi
 from __future__ import annotations
 
 import argparse
-import time
-from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.table import Table
 
 
 def register(commands: Any) -> None:
@@ -40,128 +35,18 @@ def register(commands: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def _pipeline(args: argparse.Namespace, work: Path, console: Console) -> None:
-    from rankwise.data import load_cache, make_synthetic, read_svmlight, save_cache, write_svmlight
-
-    steps: list[tuple[str, float, str]] = []
-    t = time.perf_counter()
-    data = make_synthetic(args.queries, seed=args.seed)
-    steps.append(
-        (
-            "generate",
-            time.perf_counter() - t,
-            f"{data.num_queries:,} queries, {data.num_documents:,} documents",
-        )
-    )
-    path = work / "synthetic.txt"
-    t = time.perf_counter()
-    write_svmlight(data, path)
-    steps.append(("write SVMlight", time.perf_counter() - t, f"{path.stat().st_size / 1e6:.1f} MB"))
-    t = time.perf_counter()
-    parsed = read_svmlight(path)
-    steps.append(("parse", time.perf_counter() - t, str(path)))
-    if not ((parsed.features == data.features).all() and (parsed.labels == data.labels).all()):
-        raise RuntimeError("the parsed data differ from the generated data")
-    t = time.perf_counter()
-    save_cache(parsed, work / "synthetic.rwcache")
-    load_cache(work / "synthetic.rwcache")
-    steps.append(("cache + reload", time.perf_counter() - t, "memory-mapped"))
-    table = Table(title="1. data pipeline (round trip checked)", title_justify="left")
-    for col in ("step", "seconds", "detail"):
-        table.add_column(col, justify="right" if col == "seconds" else "left")
-    for name, seconds, detail in steps:
-        table.add_row(name, f"{seconds:.2f}", detail)
-    console.print(table)
-
-
-def demo_configs(args: argparse.Namespace, runs_dir: Path) -> list[Any]:
-    """The three run configs of the demo (also a worked example of the config API)."""
-    from rankwise.train.config import validate_config
-
-    queries = 300 if args.quick else args.queries
-    epochs = 2 if args.quick else args.epochs
-    common: dict[str, Any] = {
-        "seed": args.seed,
-        "output_dir": str(runs_dir),
-        "data": {
-            "synthetic": {"num_queries": queries, "seed": args.seed},
-            "transform": [{"name": "standardize"}],
-            "batch_size": 32,
-            "max_list_length": 120,
-        },
-        "training": {
-            "epochs": epochs,
-            "early_stopping": {"metric": "ndcg@10", "patience": 5},
-            "grad_clip": 1.0,
-        },
-        "metrics": ["ndcg@1", "ndcg@3", "ndcg@5", "ndcg@10", "map"],
-    }
-    neural_ndcg = {"name": "neural_ndcg", "params": {"temperature": 1.0}}
-    adam = {"name": "adamw", "params": {"lr": 1e-3, "weight_decay": 1e-4}}
-    configs = []
-    if not args.no_gbdt:
-        configs.append(
-            {
-                **common,
-                "name": "lightgbm",
-                "model": {"name": "lightgbm", "params": {"objective": "lambdarank"}},
-            }
-        )
-    configs.append(
-        {
-            **common,
-            "name": "mlp-neuralndcg",
-            "model": {"name": "mlp", "params": {"hidden": [256, 128], "dropout": 0.1}},
-            "loss": neural_ndcg,
-            "optimizer": adam,
-        }
-    )
-    configs.append(
-        {
-            **common,
-            "name": "context-neuralndcg",
-            "model": {
-                "name": "context_aware",
-                "params": {
-                    "d_model": 64,
-                    "num_layers": 2,
-                    "num_heads": 4,
-                    "ff_dim": 128,
-                    "dropout": 0.1,
-                },
-            },
-            "loss": neural_ndcg,
-            "optimizer": adam,
-        }
-    )
-    return [validate_config(c) for c in configs]
-
-
 def run(args: argparse.Namespace) -> int:
-    from rankwise.cli.compare_cmd import comparison_of
-    from rankwise.metrics.compare import render_comparison
-    from rankwise.report import write_report
-    from rankwise.train.experiment import run_experiment
-    from rankwise.train.rundir import load_run
+    from rankwise.report.demo import DemoOptions, run_demo
 
-    console = Console()
-    work = Path(args.workdir)
-    work.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    if args.quick:
-        args.queries = min(args.queries, 300)
-    _pipeline(args, work, console)
-    console.rule("2. training")
-    configs = demo_configs(args, work / "runs")
-    for config in configs:
-        run_experiment(config, overwrite=True, console=console)
-    console.rule("3. comparison on the test queries")
-    runs = [load_run(c.run_dir) for c in configs]
-    comparison = comparison_of(runs, None)
-    # intervals are in the report; without them the table fits a terminal
-    render_comparison(comparison, console, show_ci=False)
-    report = write_report(runs, comparison, args.report, title="rankwise demo")
-    console.print(
-        f"report: {report}   runs: {work / 'runs'}   total {time.perf_counter() - started:.0f} s"
+    run_demo(
+        DemoOptions(
+            queries=args.queries,
+            seed=args.seed,
+            workdir=args.workdir,
+            report=args.report,
+            epochs=args.epochs,
+            quick=args.quick,
+            gbdt=not args.no_gbdt,
+        )
     )
     return 0

@@ -11,13 +11,11 @@ With several runs the first is the baseline: the table marks significant differe
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
@@ -78,8 +76,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rankwise.metrics.compare import compare, render_comparison
-    from rankwise.metrics.runs import Evaluation
+    from rankwise.metrics.evaluation import Evaluation, write_per_query
+    from rankwise.report.comparison import compare, render_comparison
 
     defaults = {
         k: v for k, v in (("gain", args.gain), ("empty", args.empty), ("ties", args.ties)) if v
@@ -98,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give --run with --qrels, or --data with --scores or --checkpoint")
     comparison = compare(evaluations, test=args.test, correction=args.correction, alpha=args.alpha)
     if args.per_query:
-        _write_per_query(Path(args.per_query), evaluations)
+        write_per_query(args.per_query, evaluations)
     if args.format == "json":
         result = comparison.to_dict()
         result["queries"] = {n: len(e.qids) for n, e in evaluations.items()}
@@ -119,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace, metrics: list[str], defaults: dict[str, str]) -> dict[str, Any]:
-    from rankwise.data.trec import read_qrels, read_trec_run
-    from rankwise.metrics.runs import evaluate_run
+    from rankwise.runs import evaluate_run
+    from rankwise.runs.trec import read_qrels, read_trec_run
 
     qrels = read_qrels(args.qrels)
     out: dict[str, Any] = {}
@@ -135,24 +133,13 @@ def _runs(args: argparse.Namespace, metrics: list[str], defaults: dict[str, str]
 def _scored(
     args: argparse.Namespace, metrics: list[str], defaults: dict[str, str]
 ) -> dict[str, Any]:
-    from rankwise.data.formats import detect_format, load
-    from rankwise.metrics.runs import evaluate_scores
+    from rankwise.data.formats import load, read_scores
+    from rankwise.metrics.evaluation import evaluate_scores
 
-    kind = detect_format(args.data)
     data = load(args.data)
     out: dict[str, Any] = {}
     for spec in args.scores:
-        if Path(spec).is_file():
-            scores = np.loadtxt(spec, dtype=np.float64, ndmin=1)
-            name = Path(spec).name
-        elif kind == "parquet":
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(args.data, columns=[spec])
-            scores = table.column(spec).to_numpy().astype(np.float64)
-            name = spec
-        else:
-            raise ValueError(f"--scores {spec!r} is neither a file nor a Parquet column")
+        name, scores = read_scores(spec, args.data)
         out[_unique(name, out)] = evaluate_scores(data, scores, metrics, defaults=defaults)
     if args.checkpoint:
         from rankwise.train.predict import load_predictor
@@ -179,13 +166,3 @@ def _unique(name: str, taken: dict[str, Any]) -> str:
         candidate = f"{name}#{i}"
         i += 1
     return candidate
-
-
-def _write_per_query(path: Path, evaluations: dict[str, Any]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f, delimiter="\t")
-        writer.writerow(["system", "qid", "metric", "value"])
-        for name, e in evaluations.items():
-            for metric, values in e.per_query.items():
-                for q, v in zip(e.qids, values.tolist(), strict=True):
-                    writer.writerow([name, q, metric, repr(v)])

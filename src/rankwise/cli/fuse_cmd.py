@@ -4,8 +4,8 @@
     rankwise fuse bm25.run dense.run -o fused.run --method weighted_sum --norm min_max \\
         --tune-qrels valid.qrels -m ndcg@10
 
-Normalisations (``--norm``) and methods (``--method``) are defined in
-``rankwise.aggregate.fusion``. With ``--tune-qrels`` the run weights are chosen on a grid
+Normalizations (``--norm``) and methods (``--method``) are defined in
+``rankwise.aggregate.score_fusion``. With ``--tune-qrels`` the run weights are chosen on a grid
 (``--step``) to maximise the metric on the judged queries (of ``--tune-run`` files if
 given, one per input run, else of the input runs themselves), then applied to every
 query. The chosen weights and their validation value are printed.
@@ -23,7 +23,7 @@ from rich.console import Console
 
 
 def register(commands: Any) -> None:
-    from rankwise.aggregate.fusion import FUSION_METHODS, NORMALISATIONS
+    from rankwise.aggregate.score_fusion import FUSION_METHODS, NORMALIZATIONS
 
     p = commands.add_parser(
         "fuse",
@@ -34,7 +34,7 @@ def register(commands: Any) -> None:
     p.add_argument("runs", nargs="+", help="TREC run files to fuse")
     p.add_argument("-o", "--output", required=True, help="fused run file to write")
     p.add_argument("--method", choices=FUSION_METHODS, default="comb_sum")
-    p.add_argument("--norm", choices=NORMALISATIONS, default="min_max", help="score normalisation")
+    p.add_argument("--norm", choices=NORMALIZATIONS, default="min_max", help="score normalization")
     p.add_argument("--weights", type=float, nargs="+", help="one weight per run")
     p.add_argument("--rrf-k", type=float, default=60.0, help="RRF constant k (default 60)")
     p.add_argument("--depth", type=int, help="keep the top DEPTH documents per query")
@@ -53,8 +53,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rankwise.aggregate.runs import fuse_runs, tune_run_weights
-    from rankwise.data.trec import read_qrels, read_trec_run, write_trec_run
+    from rankwise.runs.fusion import fuse_runs, tune_run_weights
+    from rankwise.runs.trec import read_qrels, read_trec_run, write_trec_run
 
     console = Console(stderr=True)
     runs = [read_trec_run(p) for p in args.runs]

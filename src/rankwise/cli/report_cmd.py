@@ -30,8 +30,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rankwise.cli.compare_cmd import comparison_of
-    from rankwise.report import write_report
+    from rankwise.report.comparison import comparison_of
+    from rankwise.report.html import write_report
     from rankwise.train.rundir import load_run
 
     runs = [load_run(p) for p in args.runs]

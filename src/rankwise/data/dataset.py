@@ -5,8 +5,9 @@
   (``features [B, L, F]``, ``labels [B, L]``, ``mask [B, L]`` with True = real item,
   ``qids [B]``), to the longest list of the batch or to a fixed ``slate_length``, and can
   sample long lists down to ``max_list_length`` during training.
-- :class:`LengthGroupedBatchSampler` forms batches of similar list lengths, which cuts
-  the padding (and the work spent on it) without giving up shuffling.
+- :class:`~rankwise.data.samplers.LengthGroupedBatchSampler` forms batches of similar
+  list lengths, which cuts the padding (and the work spent on it) without giving up
+  shuffling.
 - :func:`make_loader` puts the three together in a ``torch.utils.data.DataLoader``.
 
 Padded positions hold features 0 and labels 0 and are masked out; sentinels such as
@@ -15,16 +16,17 @@ label -1 never leave the loader.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from rankwise.data.ranking_data import RankingData
+from rankwise.data.samplers import LengthGroupedBatchSampler
 
 
 @dataclass
@@ -211,74 +213,6 @@ class RankingCollator:
         self.stats.sampled_lists += 1
         self.stats.dropped_documents += n - limit
         return np.sort(rows)
-
-
-class LengthGroupedBatchSampler(Sampler[list[int]]):
-    """Batches of queries with similar list lengths.
-
-    With ``shuffle=True`` the queries are shuffled (by ``generator``), cut into groups of
-    ``batch_size * group_batches`` queries, each group is sorted by list length and cut
-    into batches, and the order of all batches is shuffled again. Without shuffling the
-    queries are sorted by length once (deterministic, for evaluation). Every query
-    appears exactly once per epoch; the last batch of a group may be smaller unless
-    ``drop_last``.
-    """
-
-    def __init__(
-        self,
-        lengths: npt.ArrayLike,
-        batch_size: int,
-        *,
-        shuffle: bool = True,
-        generator: torch.Generator | None = None,
-        group_batches: int = 50,
-        drop_last: bool = False,
-    ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if group_batches < 1:
-            raise ValueError(f"group_batches must be >= 1, got {group_batches}")
-        self.lengths = np.asarray(lengths, dtype=np.int64)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
-        self.group_batches = group_batches
-        self.drop_last = drop_last
-
-    def _batches(self) -> list[list[int]]:
-        n = self.lengths.size
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).numpy()
-            group = self.batch_size * self.group_batches
-        else:
-            order = np.arange(n)
-            group = max(n, 1)
-        batches: list[list[int]] = []
-        for start in range(0, n, group):
-            members = order[start : start + group]
-            members = members[np.argsort(-self.lengths[members], kind="stable")]
-            for b in range(0, members.size, self.batch_size):
-                chunk = members[b : b + self.batch_size]
-                if self.drop_last and chunk.size < self.batch_size:
-                    continue
-                batches.append(chunk.tolist())
-        if self.shuffle and batches:
-            perm = torch.randperm(len(batches), generator=self.generator).tolist()
-            batches = [batches[i] for i in perm]
-        return batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._batches())
-
-    def __len__(self) -> int:
-        if not self.drop_last:
-            if self.shuffle:
-                group = self.batch_size * self.group_batches
-                full, rest = divmod(self.lengths.size, group)
-                per_group = -(-group // self.batch_size)
-                return full * per_group + -(-rest // self.batch_size)
-            return -(-self.lengths.size // self.batch_size)
-        return len(self._batches())
 
 
 def make_loader(

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from rankwise.data._io import PathLike
 from rankwise.data.ranking_data import RankingData
+from rankwise.errors import DataFormatError
 
 Format = Literal["svmlight", "parquet", "cache"]
 _PARQUET = (".parquet", ".pq")
@@ -34,18 +38,36 @@ def detect_format(path: PathLike, *, for_writing: bool = False) -> Format:
     )
 
 
-def load(path: PathLike, *, format: Format | None = None, **options: Any) -> RankingData:
-    """Load ranking data from any supported format (``options`` go to that reader)."""
+def load(
+    path: PathLike,
+    *,
+    format: Format | None = None,
+    num_features: int | None = None,
+    **options: Any,
+) -> RankingData:
+    """Load ranking data from any supported format (``options`` go to that reader).
+
+    ``num_features``: the width the data must have. SVMlight files, which name only the
+    features a line uses, are read at that width; Parquet files and caches carry their
+    own width, which must equal it (a :class:`~rankwise.errors.DataFormatError` names
+    the file and both widths otherwise).
+    """
     from rankwise.data.cache import load_cache
     from rankwise.data.parquet import read_parquet
     from rankwise.data.svmlight import read_svmlight
 
     kind = format or detect_format(path)
-    if kind == "cache":
-        return load_cache(path, **options)
-    if kind == "parquet":
-        return read_parquet(path, **options)
-    return read_svmlight(path, **options)
+    if kind == "svmlight":
+        if num_features is not None:
+            options["num_features"] = num_features
+        return read_svmlight(path, **options)
+    data = load_cache(path, **options) if kind == "cache" else read_parquet(path, **options)
+    if num_features is not None and data.num_features != num_features:
+        raise DataFormatError(
+            f"{path}: {data.num_features} features, expected {num_features} (the width of "
+            "the data it is used with)"
+        )
+    return data
 
 
 def save(
@@ -63,3 +85,19 @@ def save(
         write_parquet(data, path, **options)
     else:
         write_svmlight(data, path, **options)
+
+
+def read_scores(spec: PathLike, data_path: PathLike) -> tuple[str, npt.NDArray[np.float64]]:
+    """``(name, scores)`` of one score per document of the data at ``data_path``: from a
+    text file of numbers (one per line; ``spec`` is its path, the name its file name), or
+    from a column of that data when it is Parquet (``spec`` is the column's name)."""
+    path = Path(spec)
+    if path.is_file():
+        return path.name, np.loadtxt(path, dtype=np.float64, ndmin=1)
+    if detect_format(data_path) == "parquet":
+        import pyarrow.parquet as pq
+
+        column = str(spec)
+        table = pq.read_table(data_path, columns=[column])
+        return column, table.column(column).to_numpy().astype(np.float64)
+    raise ValueError(f"--scores {str(spec)!r} is neither a file nor a Parquet column")

@@ -96,8 +96,8 @@ def make_synthetic(
 
     f_abs = _random_net(rng, hidden=16)
     f_ctx = _random_net(rng, hidden=16)
-    absolute = _standardise(f_abs(observed))
-    relative = _standardise(f_ctx(z))
+    absolute = _standardize(f_abs(observed))
+    relative = _standardize(f_ctx(z))
     score = (
         absolute
         + context_strength * relative
@@ -146,7 +146,7 @@ class _TanhNet:
         return out + 0.5 * v[:, 0] * v[:, 1]
 
 
-def _standardise(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def _standardize(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     std = float(x.std())
     out: npt.NDArray[np.float64] = (x - x.mean()) / (std if std > 0 else 1.0)
     return out

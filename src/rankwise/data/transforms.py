@@ -24,13 +24,10 @@ import numpy as np
 import numpy.typing as npt
 
 from rankwise.data.ranking_data import RankingData
-from rankwise.errors import RankwiseError
+from rankwise.errors import NotFittedError
+from rankwise.registry import Registry, parse_spec
 
-TRANSFORMS: dict[str, type[FeatureTransform]] = {}
-
-
-class NotFittedError(RankwiseError):
-    """A transform that needs statistics was applied before :meth:`fit`."""
+TRANSFORMS: Registry[FeatureTransform] = Registry("transform")
 
 
 class FeatureTransform:
@@ -42,7 +39,7 @@ class FeatureTransform:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name:
-            TRANSFORMS[cls.name] = cls
+            TRANSFORMS.add(cls.name, cls)
 
     def __init__(self) -> None:
         self.num_features: int | None = None
@@ -107,13 +104,11 @@ class FeatureTransform:
 
 def transform_from_state(state: dict[str, Any]) -> FeatureTransform:
     """Rebuild a fitted transform from :meth:`FeatureTransform.state_dict`."""
-    name = state.get("name")
-    if name not in TRANSFORMS:
-        raise ValueError(f"unknown transform {name!r}; known: {sorted(TRANSFORMS)}")
+    name = str(state.get("name"))
     params = dict(state.get("params", {}))
     if name == "compose":
         params["transforms"] = [transform_from_state(s) for s in params["transforms"]]
-    t = TRANSFORMS[name](**params)
+    t = TRANSFORMS.build(name, params)
     t.num_features = state.get("num_features")
     t._load_state(state.get("state", {}))
     return t
@@ -123,13 +118,10 @@ def build_transform(spec: dict[str, Any] | Sequence[dict[str, Any]]) -> FeatureT
     """Build an unfitted transform from ``{"name": ..., "params": {...}}`` or a list of them."""
     if isinstance(spec, Sequence) and not isinstance(spec, dict):
         return Compose([build_transform(s) for s in spec])
-    name = spec.get("name")
-    if name not in TRANSFORMS:
-        raise ValueError(f"unknown transform {name!r}; known: {sorted(TRANSFORMS)}")
-    params = dict(spec.get("params") or {})
+    name, params = parse_spec(spec)
     if name == "compose":
         params["transforms"] = [build_transform(s) for s in params.get("transforms", [])]
-    return TRANSFORMS[name](**params)
+    return TRANSFORMS.build(name, params)
 
 
 class Standardize(FeatureTransform):
@@ -187,7 +179,7 @@ class SignedLog1p(FeatureTransform):
 class QueryMinMax(FeatureTransform):
     """Per query and feature: ``(x - min) / (max - min)``; 0 where the feature is constant.
 
-    This is LETOR's "query-level normalisation"; it needs no statistics from training
+    This is LETOR's "query-level normalization"; it needs no statistics from training
     data because it only looks at each query's own documents.
     """
 

@@ -1,35 +1,24 @@
-"""Ranking metrics with explicit conventions, evaluation of runs, and comparisons.
+"""Evaluation with explicit conventions: metric strings, accumulation over batches,
+significance tests, and the evaluation of data sets, embeddings and recommendations.
 
-- Rank-based metrics on [B, L] batches (:mod:`rankwise.functional.metrics`): ``dcg``,
-  ``ndcg``, ``precision``, ``recall``, ``average_precision``, ``reciprocal_rank``, ``err``,
-  ``hits``, ``r_precision``, ``auc``, ``pair_accuracy``, ``preference_accuracy``.
-- Metric strings (``"ndcg@10"``) and :func:`evaluate` for several at once; the
-  :class:`MetricAccumulator` for per-query values over batches.
-- Calibration (:func:`log_loss`, :func:`brier_score`, :func:`expected_calibration_error`),
-  fairness (:func:`rnd`, :func:`rkl`, :func:`rrd`, :func:`exposure_disparity`).
-- Runs: :func:`evaluate_run` (TREC run vs qrels), :func:`evaluate_scores`; comparisons
-  with paired tests, corrections and bootstrap intervals (:func:`compare`).
+The metric functions themselves (``ndcg``, ``average_precision``, ...) are pure tensor
+functions in :mod:`rankwise.functional`. Here:
+
+- metric strings (``"ndcg@10[gain=linear]"``): :func:`parse_metric`, :class:`MetricSpec`,
+  the :data:`METRICS` registry, and :func:`evaluate` for several metrics of one batch;
+- :class:`MetricAccumulator`: per-query values over batches;
+- significance: :func:`paired_t_test`, :func:`wilcoxon_test`, :func:`randomization_test`,
+  :func:`bootstrap_ci`, :func:`adjust_p_values`, :func:`significance_test`;
+- :class:`Evaluation` and :func:`evaluate_scores` (scores of a ranking data set; TREC runs
+  are evaluated by :func:`rankwise.runs.evaluate_run`);
+- :func:`retrieval_metrics` (embeddings, exact and blocked), :func:`effective_rank`,
+  :func:`stable_rank`; :func:`full_ranking_metrics` (recommendation).
 """
 
-from rankwise.functional.metrics import (
-    auc,
-    average_precision,
-    dcg,
-    err,
-    hits,
-    ndcg,
-    pair_accuracy,
-    precision,
-    preference_accuracy,
-    r_precision,
-    recall,
-    reciprocal_rank,
-)
 from rankwise.metrics.accumulator import MetricAccumulator
-from rankwise.metrics.calibration import brier_score, expected_calibration_error, log_loss
-from rankwise.metrics.compare import Comparison, compare, render_comparison
-from rankwise.metrics.fairness import exposure_disparity, rkl, rnd, rrd
-from rankwise.metrics.runs import Evaluation, evaluate_run, evaluate_scores
+from rankwise.metrics.evaluation import Evaluation, evaluate_scores
+from rankwise.metrics.recommendation import full_ranking_metrics
+from rankwise.metrics.retrieval import effective_rank, retrieval_metrics, stable_rank
 from rankwise.metrics.significance import (
     adjust_p_values,
     bootstrap_ci,
@@ -38,44 +27,33 @@ from rankwise.metrics.significance import (
     significance_test,
     wilcoxon_test,
 )
-from rankwise.metrics.spec import METRICS, MetricSpec, evaluate, parse_metric, parse_metrics
+from rankwise.metrics.spec import (
+    METRICS,
+    MetricSpec,
+    describe_metrics,
+    evaluate,
+    parse_metric,
+    parse_metrics,
+)
 
 __all__ = [
     "METRICS",
-    "Comparison",
     "Evaluation",
     "MetricAccumulator",
     "MetricSpec",
     "adjust_p_values",
-    "auc",
-    "average_precision",
     "bootstrap_ci",
-    "brier_score",
-    "compare",
-    "dcg",
-    "err",
+    "describe_metrics",
+    "effective_rank",
     "evaluate",
-    "evaluate_run",
     "evaluate_scores",
-    "expected_calibration_error",
-    "exposure_disparity",
-    "hits",
-    "log_loss",
-    "ndcg",
-    "pair_accuracy",
+    "full_ranking_metrics",
     "paired_t_test",
     "parse_metric",
     "parse_metrics",
-    "precision",
-    "preference_accuracy",
-    "r_precision",
     "randomization_test",
-    "recall",
-    "reciprocal_rank",
-    "render_comparison",
-    "rkl",
-    "rnd",
-    "rrd",
+    "retrieval_metrics",
     "significance_test",
+    "stable_rank",
     "wilcoxon_test",
 ]

@@ -15,7 +15,7 @@ All tests are paired (the same queries, in the same order) and two-sided:
 - :func:`adjust_p_values`: Bonferroni, Holm, and Benjamini-Hochberg corrections for
   several comparisons.
 
-The t and normal distributions are computed here (regularised incomplete beta by a
+The t and normal distributions are computed here (regularized incomplete beta by a
 continued fraction, erfc), so rankwise needs no statistics package; the test suite
 checks them against SciPy.
 """
@@ -83,7 +83,7 @@ def _betacf(a: float, b: float, x: float) -> float:
 
 
 def regularized_incomplete_beta(a: float, b: float, x: float) -> float:
-    """I_x(a, b), the regularised incomplete beta function."""
+    """I_x(a, b), the regularized incomplete beta function."""
     if x <= 0.0:
         return 0.0
     if x >= 1.0:

@@ -4,7 +4,7 @@ A metric string is ``name[@k][[option=value,...]]``, case-insensitive in the nam
 
 - names: ``ndcg``, ``dcg``, ``map`` (``ap``), ``mrr`` (``rr``), ``err``, ``precision`` (``p``),
   ``recall`` (``r``), ``hits`` (``hit_rate``), ``r_precision`` (``rprec``), ``auc``,
-  ``opa`` (``pair_accuracy``);
+  ``pair_accuracy`` (``opa``);
 - ``@k``: the cut-off;
 - ``[...]``: convention overrides, e.g. ``"ndcg@10[gain=linear,empty=one,ties=stable]"``.
 
@@ -17,6 +17,7 @@ convention.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,107 +25,83 @@ from typing import Any
 
 from torch import Tensor
 
-from rankwise.functional import metrics as F
-from rankwise.functional._inputs import Reduction, check_k, check_lists, check_reduction
-from rankwise.functional.ordering import TIES, RankedLists, rank_lists
+from rankwise.errors import RegistryError
+from rankwise.functional import _metrics as F
+from rankwise.functional._checks import Reduction, check_k, check_lists, check_reduction
+from rankwise.functional._exact_ranking import TIES, RankedLists, rank_lists
+from rankwise.registry import Registry, did_you_mean
+
+Kernel = Callable[..., tuple[Tensor, Tensor]]
+# Per-call arguments of a metric function: everything else in its signature (k and the
+# conventions) can be set in a metric string.
+_PER_CALL = ("scores", "labels", "mask", "reduction", "ideal_labels", "ideal_mask")
 
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """A metric family: its kernel, public function, and which conventions apply."""
+    """A registered metric family, read from its function's signature: the conventions
+    it takes (keyword parameters other than ``k`` and the per-call ones, in signature
+    order), their defaults, whether it has a cut-off and takes ideal labels. Calling it
+    calls the function."""
 
     name: str
     function: Callable[..., Tensor]
-    kernel: Callable[..., tuple[Tensor, Tensor]]
-    conventions: tuple[str, ...]  # shown in describe(), in this order
+    kernel: Kernel
+    conventions: tuple[str, ...]
     defaults: Mapping[str, Any]
-    takes_k: bool = True
-    ranked: bool = True  # False: the kernel works on unranked lists (pair accuracy)
-    extra: tuple[str, ...] = ()  # other options that may be set in a metric string
-    uses_ideal: bool = False  # accepts ideal_labels (judgements beyond the ranked list)
+    takes_k: bool
+    uses_ideal: bool
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        function: Callable[..., Tensor],
+        kernel: Callable[..., tuple[Tensor, Tensor]],
+    ) -> MetricInfo:
+        params = inspect.signature(function).parameters
+        options = {
+            k: p
+            for k, p in params.items()
+            if p.kind == p.KEYWORD_ONLY and k not in _PER_CALL and k != "k"
+        }
+        return cls(
+            name=name,
+            function=function,
+            kernel=kernel,
+            conventions=tuple(options),
+            defaults={k: p.default for k, p in options.items()},
+            takes_k="k" in params,
+            uses_ideal="ideal_labels" in params,
+        )
+
+    @property
+    def __signature__(self) -> inspect.Signature:  # what the registry checks specs against
+        return inspect.signature(self.function)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        return self.function(*args, **kwargs)
 
 
-_BASE = {"empty": "zero", "ties": "average"}
-METRICS: dict[str, MetricInfo] = {
-    "ndcg": MetricInfo(
-        "ndcg",
-        F.ndcg,
-        F.ndcg_kernel,
-        ("gain", "empty", "ties"),
-        {"gain": "exp2", **_BASE},
-        uses_ideal=True,
-    ),
-    "dcg": MetricInfo(
-        "dcg", F.dcg, F.dcg_kernel, ("gain", "empty", "ties"), {"gain": "exp2", **_BASE}
-    ),
-    "map": MetricInfo(
-        "map",
-        F.average_precision,
-        F.average_precision_kernel,
-        ("threshold", "empty", "ties"),
-        {"threshold": 1.0, **_BASE},
-        uses_ideal=True,
-    ),
-    "mrr": MetricInfo(
-        "mrr",
-        F.reciprocal_rank,
-        F.reciprocal_rank_kernel,
-        ("threshold", "empty", "ties"),
-        {"threshold": 1.0, **_BASE},
-    ),
-    "err": MetricInfo(
-        "err", F.err, F.err_kernel, ("max_label", "empty", "ties"), {"max_label": 4.0, **_BASE}
-    ),
-    "precision": MetricInfo(
-        "precision",
-        F.precision,
-        F.precision_kernel,
-        ("threshold", "short_lists", "empty", "ties"),
-        {"threshold": 1.0, "short_lists": "whole", **_BASE},
-    ),
-    "recall": MetricInfo(
-        "recall",
-        F.recall,
-        F.recall_kernel,
-        ("threshold", "empty", "ties"),
-        {"threshold": 1.0, **_BASE},
-        uses_ideal=True,
-    ),
-    "hits": MetricInfo(
-        "hits",
-        F.hits,
-        F.hits_kernel,
-        ("threshold", "binary", "empty", "ties"),
-        {"threshold": 1.0, "binary": True, **_BASE},
-    ),
-    "r_precision": MetricInfo(
-        "r_precision",
-        F.r_precision,
-        F.r_precision_kernel,
-        ("threshold", "empty", "ties"),
-        {"threshold": 1.0, **_BASE},
-        takes_k=False,
-        uses_ideal=True,
-    ),
-    "auc": MetricInfo(
-        "auc",
-        F.auc,
-        F.auc_kernel,
-        ("threshold", "empty", "ties"),
-        {"threshold": 1.0, **_BASE},
-        takes_k=False,
-    ),
-    "opa": MetricInfo(
-        "opa",
-        F.pair_accuracy,
-        F.pair_accuracy_kernel,
-        ("empty", "ties"),
-        dict(_BASE),
-        takes_k=False,
-        ranked=False,
-    ),
-}
-ALIASES = {
+METRICS: Registry[Tensor] = Registry("metric", per_call=_PER_CALL)
+for _name, _function, _kernel in (
+    ("ndcg", F.ndcg, F.ndcg_kernel),
+    ("dcg", F.dcg, F.dcg_kernel),
+    ("map", F.average_precision, F.average_precision_kernel),
+    ("mrr", F.reciprocal_rank, F.reciprocal_rank_kernel),
+    ("err", F.err, F.err_kernel),
+    ("precision", F.precision, F.precision_kernel),
+    ("recall", F.recall, F.recall_kernel),
+    ("hits", F.hits, F.hits_kernel),
+    ("r_precision", F.r_precision, F.r_precision_kernel),
+    ("auc", F.auc, F.auc_kernel),
+    ("pair_accuracy", F.pair_accuracy, F.pair_accuracy_kernel),
+):
+    _doc = (_function.__doc__ or "").strip().splitlines()[0]
+    METRICS.add(_name, MetricInfo.of(_name, _function, _kernel), _doc)
+
+
+for _alias, _name in {
     "ap": "map",
     "average_precision": "map",
     "rr": "mrr",
@@ -137,9 +114,10 @@ ALIASES = {
     "rprec": "r_precision",
     "r-precision": "r_precision",
     "rprecision": "r_precision",
-    "pair_accuracy": "opa",
+    "opa": "pair_accuracy",
     "ndcg_cut": "ndcg",
-}
+}.items():
+    METRICS.alias(_alias, _name)
 _PATTERN = re.compile(r"^\s*([A-Za-z_\-]+)\s*(?:@\s*(\d+))?\s*(?:\[(.*)\])?\s*$")
 
 
@@ -153,7 +131,7 @@ class MetricSpec:
 
     @property
     def info(self) -> MetricInfo:
-        return METRICS[self.name]
+        return _info(self.name)
 
     @property
     def key(self) -> str:
@@ -228,18 +206,20 @@ def parse_metric(text: str | MetricSpec, defaults: Mapping[str, Any] | None = No
     if not match:
         raise ValueError(f"cannot parse metric {text!r}; expected e.g. 'ndcg@10' or 'map'")
     raw_name, raw_k, raw_options = match.groups()
-    name = raw_name.lower()
-    name = ALIASES.get(name, name)
+    name = METRICS.canonical(raw_name.lower())
     if name not in METRICS:
-        known = sorted(set(METRICS) | set(ALIASES))
-        raise ValueError(f"unknown metric {raw_name!r} in {text!r}; known: {', '.join(known)}")
-    info = METRICS[name]
+        known = sorted(set(METRICS) | set(METRICS.aliases()))
+        raise RegistryError(
+            f"unknown metric {raw_name!r} in {text!r}{did_you_mean(name, known)}; "
+            f"known: {', '.join(known)}"
+        )
+    info = _info(name)
     k = int(raw_k) if raw_k is not None else None
     if k is not None and not info.takes_k:
         raise ValueError(f"{name} has no cut-off; write {name!r} without '@{k}'")
     check_k(k, name)
     options: dict[str, Any] = {}
-    allowed = set(info.conventions) | set(info.extra)
+    allowed = set(info.conventions)
     for key, value in (defaults or {}).items():
         if key in allowed:
             options[key] = value
@@ -297,7 +277,7 @@ def evaluate(
     The batch is checked once and ranked once per tie convention in use, so asking for
     ``ndcg@1, ndcg@3, ndcg@5, ndcg@10, map, mrr`` sorts the lists once.
     ``ideal_labels``/``ideal_mask`` (all judgements of each query) go to the metrics that
-    normalise by the ideal ranking or by the number of relevant items.
+    normalize by the ideal ranking or by the number of relevant items.
     """
     check_reduction(reduction, "evaluate")
     specs = parse_metrics(metrics)
@@ -308,39 +288,49 @@ def evaluate(
     for spec in specs:
         opts = {**spec.info.defaults, **spec.options}
         empty, ties = opts.pop("empty"), opts.pop("ties")
-        kernel_opts = {
-            k: v for k, v in opts.items() if k in spec.info.conventions or k in spec.info.extra
-        }
+        kernel_opts = {k: v for k, v in opts.items() if k in spec.info.conventions}
         if spec.k is not None:
             kernel_opts["k"] = spec.k
         if spec.info.uses_ideal and ideal_labels is not None:
             kernel_opts["ideal_labels"] = ideal_labels
             kernel_opts["ideal_mask"] = ideal_mask
-        if spec.info.ranked:
+        ranking = None
+        if spec.info.kernel not in F.UNRANKED_KERNELS:
             if ties not in ranked:
                 ranked[ties] = rank_lists(scores, labels, mask, ties, depth=depths[ties])
-            r = ranked[ties]
-            values, has_relevant = spec.info.kernel(r, labels, mask, **kernel_opts)
-            has_items = r.n_valid > 0
-        else:
-            values, has_relevant = spec.info.kernel(scores, labels, mask, ties=ties, **kernel_opts)
-            has_items = mask.any(dim=1)
-        out[spec.key] = F.finish_metric(values, has_relevant, has_items, empty, reduction)
+            ranking = ranked[ties]
+        out[spec.key] = F.metric_values(
+            spec.info.kernel,
+            ranking,
+            scores,
+            labels,
+            mask,
+            ties=ties,
+            empty=empty,
+            reduction=reduction,
+            **kernel_opts,
+        )
     return out
 
 
 def _ranking_depths(specs: Sequence[MetricSpec]) -> dict[str, int | None]:
     """Per tie convention, how many ranked positions its metrics read together: the
-    largest :func:`~rankwise.functional.metrics.ranking_depth`, or None (the whole list)
+    largest :func:`~rankwise.functional._metrics.ranking_depth`, or None (the whole list)
     as soon as one of them needs the whole list."""
     needed: dict[str, list[int | None]] = {}
     for spec in specs:
         ties = {**spec.info.defaults, **spec.options}["ties"]
-        needed.setdefault(ties, []).append(F.ranking_depth(spec.info.name, spec.k))
+        needed.setdefault(ties, []).append(F.ranking_depth(spec.info.kernel, spec.k))
     return {
         ties: None if any(k is None for k in ks) else max(k for k in ks if k is not None)
         for ties, ks in needed.items()
     }
+
+
+def _info(name: str) -> MetricInfo:
+    info = METRICS[METRICS.canonical(name)]
+    assert isinstance(info, MetricInfo)
+    return info
 
 
 def describe_metrics(specs: Iterable[MetricSpec]) -> dict[str, str]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import itertools
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-import torch
 from torch import Tensor, nn
 
+from rankwise.functional._checks import check_features
 from rankwise.registry import Registry
 
 
@@ -23,7 +23,7 @@ class Scorer(Protocol):
     def __call__(self, features: Tensor, mask: Tensor) -> Tensor: ...
 
 
-MODELS: Registry[RankingModel] = Registry("model", skip=("num_features",))
+MODELS: Registry[RankingModel] = Registry("model", supplied=("num_features",))
 
 
 class RankingModel(nn.Module):
@@ -56,16 +56,8 @@ class RankingModel(nn.Module):
         return {"name": self.name, "num_features": self.num_features, "params": dict(self.params)}
 
     def check_inputs(self, features: Tensor, mask: Tensor) -> None:
-        if features.dim() != 3 or features.shape[-1] != self.num_features:
-            raise ValueError(
-                f"{type(self).__name__}: features must be [batch, list, {self.num_features}], "
-                f"got {tuple(features.shape)}"
-            )
-        if mask.shape != features.shape[:2] or mask.dtype != torch.bool:
-            raise ValueError(
-                f"{type(self).__name__}: mask must be bool [batch, list] = "
-                f"{tuple(features.shape[:2])}, got {mask.dtype} {tuple(mask.shape)}"
-            )
+        """Raise a ``ValueError`` naming the model unless the inputs have its shapes."""
+        check_features(features, mask, self.num_features, type(self).__name__)
 
     def on_epoch_start(self, epoch: int) -> None:
         """Called by the trainer before each epoch (0-based); staged models use it."""

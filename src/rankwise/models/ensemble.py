@@ -1,9 +1,9 @@
-"""A seed ensemble: the mean of several rankers' standardised scores.
+"""A seed ensemble: the mean of several rankers' standardized scores.
 
 Deep rankers trained on small data sets (a few hundred queries) differ from seed to
 seed by as much as the differences between methods; averaging the scores of a few
 independently seeded members removes most of that variance. Each member's scores are
-standardised by constants fixed at training time (the mean and standard deviation of
+standardized by constants fixed at training time (the mean and standard deviation of
 its scores on the training documents), so that members with different score scales
 weigh the same and a query's scores never depend on which other queries are scored.
 """

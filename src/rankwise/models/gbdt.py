@@ -23,14 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from rankwise.data.ranking_data import RankingData
-from rankwise.errors import RankwiseError
+from rankwise.errors import MissingDependencyError
 from rankwise.registry import Registry
 
-GBDT_MODELS: Registry[GBDTRanker] = Registry("GBDT model")
-
-
-class MissingDependencyError(RankwiseError):
-    """An optional dependency is not installed."""
+GBDT_MODELS: Registry[GBDTRanker] = Registry("gbdt_model")
 
 
 def _threads() -> int:

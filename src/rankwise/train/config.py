@@ -19,13 +19,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rankwise.errors import RankwiseError
+from rankwise.errors import ConfigError
 from rankwise.metrics.spec import parse_metric
 from rankwise.registry import did_you_mean
-
-
-class ConfigError(RankwiseError):
-    """An invalid configuration; the message names every problem found."""
 
 
 class _Strict(BaseModel):
@@ -116,7 +112,7 @@ def _default_metrics() -> list[str]:
 
 
 class RunConfig(_Strict):
-    """A whole run: data, model, loss, optimisation, metrics, output."""
+    """A whole run: data, model, loss, optimization, metrics, output."""
 
     name: str = "run"
     seed: int = 0
@@ -148,21 +144,9 @@ class RunConfig(_Strict):
 
     @model_validator(mode="after")
     def _components(self) -> RunConfig:
-        from rankwise.train.components import (
-            OPTIMIZERS,
-            SCHEDULERS,
-            check_loss,
-            check_model,
-            check_transform,
-        )
+        from rankwise.train.build import check_components
 
-        check_model(self.model.name, self.model.params)
-        check_loss(self.loss.name, self.loss.params)
-        OPTIMIZERS.check(self.optimizer.name, self.optimizer.params, where="optimizer")
-        if self.scheduler is not None:
-            SCHEDULERS.check(self.scheduler.name, self.scheduler.params, where="scheduler")
-        for i, t in enumerate(self.data.transform):
-            check_transform(t.name, t.params, where=f"data.transform[{i}]")
+        check_components(self)
         return self
 
     @property

@@ -113,7 +113,7 @@ class TensorBoardWriter:
 
 
 # ------------------------------------------------------------------ CSV and JSON lines
-class EpochLog:
+class RowLog:
     """``metrics.csv`` and ``metrics.jsonl`` in a run directory, one row per epoch.
 
     The CSV header is the union of the keys seen so far (the file is rewritten when a
@@ -121,7 +121,7 @@ class EpochLog:
     drops rows after ``epoch``, so a resumed run never duplicates an epoch.
     """
 
-    def __init__(self, directory: str | Path, tensorboard: bool = True) -> None:
+    def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.csv_path = self.directory / "metrics.csv"
@@ -131,9 +131,6 @@ class EpochLog:
             for line in self.jsonl_path.read_text().splitlines():
                 if line.strip():
                     self.rows.append(json.loads(line))
-        self.tensorboard = (
-            TensorBoardWriter(self.directory / "tensorboard") if tensorboard else None
-        )
 
     def truncate(self, last_epoch: int) -> None:
         self.rows = [r for r in self.rows if int(r.get("epoch", -1)) <= last_epoch]
@@ -145,13 +142,6 @@ class EpochLog:
         with open(self.jsonl_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(clean) + "\n")
         self._write_csv()
-        if self.tensorboard is not None:
-            scalars = {
-                k: float(v)
-                for k, v in clean.items()
-                if k != "epoch" and isinstance(v, (int, float)) and not isinstance(v, bool)
-            }
-            self.tensorboard.add_scalars(int(clean.get("epoch", len(self.rows))), scalars)
 
     def _rewrite(self) -> None:
         with open(self.jsonl_path, "w", encoding="utf-8") as f:
@@ -168,10 +158,6 @@ class EpochLog:
             writer.writeheader()
             for r in self.rows:
                 writer.writerow(r)
-
-    def close(self) -> None:
-        if self.tensorboard is not None:
-            self.tensorboard.close()
 
 
 def _json_safe(value: Any) -> Any:

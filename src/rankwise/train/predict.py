@@ -14,10 +14,11 @@ from torch import nn
 from rankwise.data.dataset import make_loader
 from rankwise.data.ranking_data import RankingData
 from rankwise.data.transforms import FeatureTransform, transform_from_state
+from rankwise.errors import CheckpointError
 from rankwise.models.base import build_model
 from rankwise.models.ensemble import ScoreEnsemble
 from rankwise.models.gbdt import GBDTRanker
-from rankwise.train.checkpoint import CheckpointError, load_checkpoint
+from rankwise.train.checkpoint import Checkpoint
 
 
 @torch.no_grad()
@@ -45,15 +46,23 @@ def predict_scores(
 class Predictor:
     """A trained ranker with its feature transform: ``predict(data) -> scores``."""
 
-    kind: str  # "neural" or "gbdt"
+    kind: str  # "neural" or "gbdt" (an ensemble predicts as one neural model)
     model: Any  # nn.Module or GBDTRanker
     transform: FeatureTransform | None
-    metrics: list[str]
-    checkpoint: dict[str, Any]
+    checkpoint: Checkpoint
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self.checkpoint.metrics)
+
+    @property
+    def run_name(self) -> str:
+        """The name of the run that trained the model (``"rankwise"`` if unknown)."""
+        return str((self.checkpoint.config or {}).get("name") or "rankwise")
 
     @property
     def num_features(self) -> int | None:
-        config = self.checkpoint.get("model_config") or {}
+        config = self.checkpoint.model_config or {}
         value = config.get("num_features")
         return int(value) if value is not None else None
 
@@ -76,26 +85,28 @@ class Predictor:
         return predict_scores(self.model.to(device), prepared, batch_size=batch_size, device=device)
 
 
+def _network(
+    config: dict[str, Any] | None, state: dict[str, Any] | None, path: object
+) -> nn.Module:
+    if not config or state is None:
+        raise CheckpointError(f"{path}: the checkpoint has no model config or weights")
+    net = build_model(config)
+    net.load_state_dict(state)
+    return net.eval()
+
+
 def load_predictor(path: str | Path) -> Predictor:
     """Load a checkpoint file (or a run directory: its best checkpoint)."""
-    ckpt = load_checkpoint(path)
-    transform = transform_from_state(ckpt["transform"]) if ckpt.get("transform") else None
-    metrics = list(ckpt.get("metrics", []))
-    if ckpt.get("kind") == "gbdt":
-        model: Any = GBDTRanker.from_state(ckpt["gbdt_state"])
-        return Predictor("gbdt", model, transform, metrics, ckpt)
-    if ckpt.get("kind") == "ensemble":
-        members = []
-        for member in ckpt["members"]:
-            net = build_model(member["model_config"])
-            net.load_state_dict(member["model_state"])
-            members.append(net.eval())
-        ensemble = ScoreEnsemble(members, ckpt["means"], ckpt["stds"]).eval()
-        return Predictor("neural", ensemble, transform, metrics, ckpt)
-    config = ckpt.get("model_config")
-    if not config:
-        raise CheckpointError(f"{path}: the checkpoint has no model config")
-    net = build_model(config)
-    net.load_state_dict(ckpt["model_state"])
-    net.eval()
-    return Predictor("neural", net, transform, metrics, ckpt)
+    ckpt = Checkpoint.load(path)
+    transform = transform_from_state(ckpt.transform) if ckpt.transform else None
+    if ckpt.kind == "gbdt":
+        if ckpt.gbdt_state is None:
+            raise CheckpointError(f"{path}: a GBDT checkpoint without the tree model")
+        return Predictor("gbdt", GBDTRanker.from_state(ckpt.gbdt_state), transform, ckpt)
+    if ckpt.kind == "ensemble":
+        members = [
+            _network(m.get("model_config"), m.get("model_state"), path) for m in ckpt.members or []
+        ]
+        ensemble = ScoreEnsemble(members, ckpt.means or [], ckpt.stds or []).eval()
+        return Predictor("neural", ensemble, transform, ckpt)
+    return Predictor("neural", _network(ckpt.model_config, ckpt.model_state, path), transform, ckpt)

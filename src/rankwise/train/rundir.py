@@ -1,23 +1,115 @@
-"""Reading a finished run directory back: config, per-epoch history, test metrics."""
+"""The run directory, written and read here only.
+
+``rankwise train`` writes, in ``output_dir/name``:
+
+- ``config.yaml`` (resolved: defaults filled in), ``versions.json``;
+- ``metrics.csv``, ``metrics.jsonl``, ``tensorboard/`` (per epoch, neural models; written
+  by the trainer's logging callbacks);
+- ``checkpoints/last.pt``, ``checkpoints/best.pt`` (:class:`~rankwise.train.checkpoint.Checkpoint`);
+  an ensemble's members train in ``members/<i>/``;
+- ``test-metrics.json`` (means, conventions, counts), ``test-per-query.tsv`` and
+  ``summary.json``.
+
+:class:`RunDirectory` prepares and writes it; :func:`load_run` reads a finished one back
+(for ``compare`` and ``report``).
+"""
 
 from __future__ import annotations
 
 import json
+import platform
 import re
+import shutil
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 import yaml
 
-from rankwise.errors import RankwiseError
-from rankwise.metrics.runs import Evaluation
+from rankwise._version import __version__
+from rankwise.errors import RunDirectoryError, RunNotFoundError
+from rankwise.metrics.evaluation import Evaluation
 from rankwise.metrics.spec import parse_metrics
+from rankwise.train.logs import write_json
 
 
-class RunNotFoundError(RankwiseError):
-    """A directory that is not a (finished) rankwise run."""
+def versions() -> dict[str, Any]:
+    """Versions of everything that can change a result."""
+    out: dict[str, Any] = {
+        "rankwise": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "device_count": torch.cuda.device_count(),
+    }
+    for pkg in ("numpy", "pyarrow", "pydantic", "lightgbm", "xgboost", "xgboost-cpu"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+class RunDirectory:
+    """The directory of one run (module docstring)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / "last.pt"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoints / "best.pt"
+
+    def member(self, index: int) -> RunDirectory:
+        """Where ensemble member ``index`` trains."""
+        return RunDirectory(self.path / "members" / str(index))
+
+    def prepare(self, *, resume: bool, overwrite: bool) -> None:
+        """Create the directory: an existing non-empty one needs ``resume`` (then it must
+        hold ``checkpoints/last.pt``) or ``overwrite`` (then it is emptied first)."""
+        if self.path.exists() and any(self.path.iterdir()) and not resume:
+            if not overwrite:
+                raise RunDirectoryError(
+                    f"run directory {self.path} already exists: resume it with --resume, "
+                    "replace it with --overwrite, or choose another name (--set name=...)"
+                )
+            shutil.rmtree(self.path)
+        if resume and not self.last_checkpoint.exists():
+            raise RunDirectoryError(f"cannot resume: {self.last_checkpoint} does not exist")
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def write_config(self, config_yaml: str) -> None:
+        """``config.yaml`` (the resolved config) and ``versions.json``."""
+        (self.path / "config.yaml").write_text(config_yaml, encoding="utf-8")
+        write_json(self.path / "versions.json", versions())
+
+    def write_test_results(self, evaluation: Evaluation, extra: dict[str, Any]) -> None:
+        """``test-metrics.json`` (means, conventions, counts, ``extra``) and
+        ``test-per-query.tsv``."""
+        write_json(self.path / "test-metrics.json", {**evaluation.to_dict(), **extra})
+        keys = list(evaluation.per_query)
+        lines = ["qid\t" + "\t".join(keys)]
+        for i, q in enumerate(evaluation.qids):
+            values = "\t".join(f"{evaluation.per_query[k][i]:.10g}" for k in keys)
+            lines.append(f"{q}\t{values}")
+        (self.path / "test-per-query.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        write_json(self.path / "summary.json", summary)
 
 
 @dataclass
@@ -82,7 +174,7 @@ def load_run(path: str | Path) -> RunRecord:
     return RunRecord(p, name, config or {}, history, evaluation, summary, versions)
 
 
-def unique_names(runs: list[RunRecord]) -> list[str]:
+def unique_names(runs: Sequence[RunRecord]) -> list[str]:
     """Display names: the run names, made unique with the directory when they clash."""
     names = [r.name for r in runs]
     out = []

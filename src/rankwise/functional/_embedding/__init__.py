@@ -1,0 +1,2 @@
+"""Embedding-space and recommendation losses (private: the public names live in
+:mod:`rankwise.functional`)."""

@@ -1,0 +1,2 @@
+"""Ranking losses on ``[B, L]`` score lists (private: the public names live in
+:mod:`rankwise.functional`)."""

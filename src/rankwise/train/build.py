@@ -1,0 +1,264 @@
+"""From a validated :class:`~rankwise.train.config.RunConfig` to objects: the only code
+(with the CLI) that reads configuration.
+
+Components named in a config are built through :func:`rankwise.registry.build`, which
+checks their parameters against the target's signature. This module defines the
+registries of the torch components a config names (:data:`OPTIMIZERS`,
+:data:`SCHEDULERS`); models, losses, transforms and metrics are registered where they are
+defined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from rich.console import Console
+from torch import nn
+from torch.utils.data import DataLoader
+
+from rankwise.data.dataset import make_loader
+from rankwise.data.letor import load_letor_fold
+from rankwise.data.ranking_data import RankingData
+from rankwise.data.splits import Splits, load_splits, split_queries
+from rankwise.data.synthetic import make_synthetic
+from rankwise.data.transforms import FeatureTransform, build_transform
+from rankwise.errors import RankwiseError, RegistryError
+from rankwise.losses import RankingLoss
+from rankwise.models import GBDT_MODELS, MODELS, GBDTRanker, RankingModel
+from rankwise.registry import Registry, build, did_you_mean, registries
+from rankwise.train.callbacks import (
+    EMA,
+    Callback,
+    Checkpointing,
+    ConsoleProgress,
+    EarlyStopping,
+    FileLogger,
+    LRScheduler,
+    NonFiniteGuard,
+    StopAfter,
+    TensorBoardLogger,
+)
+from rankwise.train.config import Component, RunConfig
+from rankwise.train.rundir import RunDirectory
+from rankwise.train.tasks import ListRankingTask
+from rankwise.train.trainer import Trainer
+
+OPTIMIZERS: Registry[torch.optim.Optimizer] = Registry("optimizer", supplied=("params",))
+for _name, _cls in {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}.items():
+    OPTIMIZERS.add(_name, _cls)
+
+SCHEDULERS: Registry[Any] = Registry("scheduler", supplied=("optimizer",))
+for _name, _cls in {
+    "step": torch.optim.lr_scheduler.StepLR,
+    "multistep": torch.optim.lr_scheduler.MultiStepLR,
+    "exponential": torch.optim.lr_scheduler.ExponentialLR,
+    "cosine": torch.optim.lr_scheduler.CosineAnnealingLR,
+    "plateau": torch.optim.lr_scheduler.ReduceLROnPlateau,
+    "linear": torch.optim.lr_scheduler.LinearLR,
+    "onecycle": torch.optim.lr_scheduler.OneCycleLR,
+}.items():
+    SCHEDULERS.add(_name, _cls)
+
+
+def model_kind(name: str, where: str = "model") -> str:
+    """The registry kind of a config's model name: ``"model"`` (a neural ranker) or
+    ``"gbdt_model"``."""
+    if name in GBDT_MODELS:
+        return "gbdt_model"
+    if name in MODELS:
+        return "model"
+    known = [*MODELS.names(), *GBDT_MODELS.names()]
+    raise RegistryError(
+        f"{where}.name: unknown model {name!r}{did_you_mean(name, known)}; "
+        f"known: {', '.join(sorted(known))}"
+    )
+
+
+def _spec(component: Component) -> dict[str, Any]:
+    return {"name": component.name, "params": dict(component.params)}
+
+
+def check_components(config: RunConfig) -> None:
+    """Check every component a config names against its registry (config validation)."""
+    build_check(model_kind(config.model.name), config.model, "model")
+    build_check("loss", config.loss, "loss")
+    build_check("optimizer", config.optimizer, "optimizer")
+    if config.scheduler is not None:
+        build_check("scheduler", config.scheduler, "scheduler")
+    for i, t in enumerate(config.data.transform):
+        build_check("transform", t, f"data.transform[{i}]")
+
+
+def build_check(kind: str, component: Component, where: str) -> None:
+    """Check one component of a config against the registry of ``kind``."""
+    registry: Registry[Any] = registries()[kind]
+    registry.check(component.name, component.params, where=where)
+
+
+def build_model(config: RunConfig, num_features: int) -> RankingModel:
+    """The config's neural ranker for data with ``num_features`` features."""
+    model: RankingModel = build(
+        "model", _spec(config.model), where="model", num_features=num_features
+    )
+    return model
+
+
+def build_gbdt(config: RunConfig) -> GBDTRanker:
+    """The config's tree model (seeded by the run's seed unless the config sets one)."""
+    params = {"seed": config.seed, **config.model.params}
+    gbdt: GBDTRanker = build("gbdt_model", {"name": config.model.name, "params": params})
+    return gbdt
+
+
+def build_loss(config: RunConfig) -> RankingLoss:
+    loss: RankingLoss = build("loss", _spec(config.loss), where="loss")
+    return loss
+
+
+def build_feature_transform(config: RunConfig) -> FeatureTransform | None:
+    """The config's (unfitted) feature transform, or None."""
+    if not config.data.transform:
+        return None
+    specs = [_spec(t) for t in config.data.transform]
+    return build_transform(specs if len(specs) > 1 else specs[0])
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` is CUDA when available, else the CPU; an unavailable CUDA is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RankwiseError(f"device {name!r} was asked for but no CUDA device is available")
+    return device
+
+
+@dataclass
+class Data:
+    """The splits a config names, and where they came from (for messages and reports)."""
+
+    splits: Splits
+    source: str
+
+
+def build_data(config: RunConfig) -> Data:
+    """The train/valid/test data a config names (synthetic, a LETOR fold or files)."""
+    d = config.data
+    if d.synthetic is not None:
+        s = d.synthetic
+        data = make_synthetic(s.num_queries, s.num_features, seed=s.seed, **s.options)
+        splits = split_queries(
+            data, valid_fraction=s.valid_fraction, test_fraction=s.test_fraction, seed=s.seed
+        )
+        return Data(splits, f"synthetic({s.num_queries} queries, seed {s.seed})")
+    if d.letor is not None:
+        fold = load_letor_fold(d.letor.root, d.letor.fold, **d.read_options)
+        return Data(Splits(fold.train, fold.vali, fold.test), f"{d.letor.root} fold {d.letor.fold}")
+    assert d.train is not None
+    return Data(load_splits(d.train, d.valid, d.test, **d.read_options), d.train)
+
+
+def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
+    optimizer: torch.optim.Optimizer = build(
+        "optimizer", _spec(config.optimizer), where="optimizer", params=model.parameters()
+    )
+    return optimizer
+
+
+def build_loaders(
+    config: RunConfig, train: RankingData, valid: RankingData | None, generator: torch.Generator
+) -> tuple[DataLoader[Any], DataLoader[Any] | None]:
+    """The shuffled, seeded training loader and the validation loader (every document)."""
+    train_loader = make_loader(
+        train,
+        config.data.batch_size,
+        shuffle=True,
+        generator=generator,
+        max_list_length=config.data.max_list_length,
+        num_workers=config.data.num_workers,
+    )
+    valid_loader = make_loader(valid, config.data.eval_batch_size) if valid is not None else None
+    return train_loader, valid_loader
+
+
+def validation_metrics(config: RunConfig) -> list[str]:
+    """The config's metrics plus the early-stopping metric (the model-selection value)."""
+    metrics = list(config.metrics)
+    es = config.training.early_stopping
+    if es is not None and es.metric != "loss" and es.metric not in metrics:
+        metrics.append(es.metric)
+    return metrics
+
+
+def monitor(config: RunConfig) -> str:
+    """The validation value that selects the best epoch: early stopping's, else the first
+    metric."""
+    es = config.training.early_stopping
+    return es.metric if es is not None else config.metrics[0]
+
+
+def build_trainer(
+    config: RunConfig,
+    model: nn.Module,
+    train: RankingData,
+    valid: RankingData | None,
+    run_dir: RunDirectory,
+    *,
+    seed: int,
+    device: torch.device,
+    static: Mapping[str, Any],
+    console: Console,
+    stop_after: int | None = None,
+) -> Trainer:
+    """The trainer of one neural ranker with the callbacks its config asks for, writing
+    into ``run_dir``; ``static`` goes into every checkpoint (model-independent facts of the
+    run: transform, config, metrics)."""
+    loss = build_loss(config)
+    optimizer = build_optimizer(config, model)
+    generator = torch.Generator().manual_seed(seed)
+    train_loader, valid_loader = build_loaders(config, train, valid, generator)
+    t = config.training
+    callbacks: list[Callback] = []
+    if config.scheduler is not None:
+        scheduler = build(
+            "scheduler", _spec(config.scheduler), where="scheduler", optimizer=optimizer
+        )
+        callbacks.append(LRScheduler(scheduler, t.scheduler_interval))
+    if t.ema_decay is not None:
+        callbacks.append(EMA(t.ema_decay))
+    callbacks.append(NonFiniteGuard(run_dir.path))
+    es = t.early_stopping
+    if es is not None and valid_loader is not None:
+        callbacks.append(EarlyStopping(es.patience))
+    callbacks.append(Checkpointing(run_dir.path, {**static, "seed": seed}))
+    callbacks.append(FileLogger(run_dir.path))
+    if t.tensorboard:
+        callbacks.append(TensorBoardLogger(run_dir.path))
+    callbacks.append(ConsoleProgress(console, bars=t.progress))
+    if stop_after is not None:
+        callbacks.append(StopAfter(stop_after))
+    has_valid = valid_loader is not None
+    return Trainer(
+        model,
+        ListRankingTask(loss, validation_metrics(config)),
+        optimizer,
+        train_loader,
+        valid=valid_loader,
+        epochs=t.epochs,
+        monitor=monitor(config) if has_valid else None,
+        min_delta=es.min_delta if es is not None and has_valid else 0.0,
+        grad_clip=t.grad_clip,
+        amp=t.amp,
+        device=device,
+        generator=generator,
+        callbacks=callbacks,
+    )

@@ -1,0 +1,199 @@
+"""What the training loop needs to know about a kind of model: a :class:`Task`.
+
+The :class:`~rankwise.train.trainer.Trainer` is the same loop for every model; a task
+says how a batch becomes model outputs, how outputs become the training loss, and how a
+model is validated:
+
+- :class:`ListRankingTask`: scorers and list rankers on
+  :class:`~rankwise.data.RankingBatch` (``model(features, mask) -> scores``), any list
+  loss of :mod:`rankwise.losses`, validated by metric strings over every query;
+- :class:`EmbeddingTask`: embedders on :class:`~rankwise.data.labelled_items.ItemBatch`
+  (``model(features) -> embeddings``), any embedding loss, validated by
+  :func:`~rankwise.metrics.retrieval_metrics`;
+- :class:`RecommendationTask`: user-item scorers on
+  :class:`~rankwise.data.interactions.InteractionBatch` (``model(users, items) -> scores``),
+  any recommendation loss, validated by full-ranking recall and NDCG.
+
+``forward`` runs under the trainer's autocast; ``loss`` gets float32 outputs, so losses
+and metrics are computed in full precision whatever the autocast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rankwise.data.dataset import RankingBatch
+from rankwise.data.interactions import InteractionBatch, Interactions
+from rankwise.data.labelled_items import ItemBatch, LabelledItems
+from rankwise.metrics.accumulator import MetricAccumulator
+from rankwise.metrics.recommendation import full_ranking_metrics
+from rankwise.metrics.retrieval import retrieval_metrics
+from rankwise.metrics.spec import parse_metric
+from rankwise.models.base import RankingModel
+
+# batch -> (model outputs, the batch on the model's device); under the trainer's autocast
+Run = Callable[[Any], tuple[Any, Any]]
+
+
+class Task(Protocol):
+    """The model-specific part of training (module docstring).
+
+    Attributes:
+        metrics: the keys :meth:`evaluate` returns, first the default model-selection one.
+    """
+
+    metrics: list[str]
+
+    def start_epoch(self, model: nn.Module, epoch: int) -> None:
+        """Called before each training epoch (0-based)."""
+
+    def forward(self, model: nn.Module, batch: Any) -> Any:
+        """The model's outputs for ``batch`` (under autocast)."""
+
+    def loss(self, outputs: Any, batch: Any) -> Tensor:
+        """The scalar training loss of ``outputs`` (float32)."""
+
+    def evaluate(self, model: nn.Module, data: Any, run: Run) -> dict[str, float]:
+        """Validation values of ``model`` on ``data``; ``run(batch)`` gives the outputs and
+        the batch on the device."""
+
+
+class ListRankingTask:
+    """Scorers and list rankers: ``model(features [B, L, F], mask [B, L]) -> scores``.
+
+    Args:
+        loss: ``loss(scores, labels, mask=mask) -> scalar`` (a :mod:`rankwise.losses`
+            module or any callable).
+        metrics: validation metric strings (``"ndcg@10"``); :meth:`evaluate` also returns
+            ``"loss"``, the mean validation loss per list.
+    """
+
+    def __init__(self, loss: Callable[..., Tensor], metrics: Sequence[str] = ("ndcg@10",)):
+        self.loss_fn = loss
+        self.metrics = [parse_metric(m).key for m in metrics]
+        if not self.metrics:
+            raise ValueError("ListRankingTask: give at least one validation metric")
+        self.last_accumulator: MetricAccumulator | None = None  # per-query values
+
+    def start_epoch(self, model: nn.Module, epoch: int) -> None:
+        # Staged models (GrowNet) follow a schedule that is a function of the epoch.
+        if isinstance(model, RankingModel):
+            model.on_epoch_start(epoch)
+
+    def forward(self, model: nn.Module, batch: RankingBatch) -> Tensor:
+        scores: Tensor = model(batch.features, batch.mask)
+        return scores
+
+    def loss(self, outputs: Tensor, batch: RankingBatch) -> Tensor:
+        return self.loss_fn(outputs.float(), batch.labels, mask=batch.mask)
+
+    @torch.no_grad()
+    def evaluate(
+        self, model: nn.Module, data: Iterable[RankingBatch], run: Run
+    ) -> dict[str, float]:
+        """Mean loss and metrics over every query of ``data`` (a loader of batches)."""
+        accumulator = MetricAccumulator(self.metrics)
+        loss_sum, lists = 0.0, 0
+        for cpu_batch in data:
+            scores, batch = run(cpu_batch)
+            scores = scores.float()
+            loss = self.loss(scores, batch)
+            loss_sum += float(loss) * batch.batch_size
+            lists += batch.batch_size
+            qids = np.asarray(batch.qids).tolist()
+            accumulator.update(scores, batch.labels, mask=batch.mask, qids=qids)
+        self.last_accumulator = accumulator
+        return {"loss": loss_sum / max(lists, 1), **accumulator.compute()}
+
+
+class EmbeddingTask:
+    """Embedders trained with an embedding loss: ``model(features [N, ...]) -> [N, D]``.
+
+    Args:
+        loss: ``loss(embeddings, labels) -> scalar`` (a :mod:`rankwise.losses` embedding
+            loss or any callable).
+        ks: cut-offs of the validation ``hits@k`` (the first is the default monitor).
+        similarity: the closeness used to retrieve at validation.
+    """
+
+    def __init__(
+        self,
+        loss: Callable[..., Tensor],
+        *,
+        ks: Sequence[int] = (1,),
+        similarity: str = "cosine",
+        batch_size: int = 1024,
+    ) -> None:
+        self.loss_fn = loss
+        self.ks = tuple(ks)
+        self.similarity = similarity
+        self.batch_size = batch_size
+        self.metrics = [f"hits@{k}" for k in self.ks] + ["map@r"]
+
+    def start_epoch(self, model: nn.Module, epoch: int) -> None:
+        pass
+
+    def forward(self, model: nn.Module, batch: ItemBatch) -> Tensor:
+        embeddings: Tensor = model(batch.features)
+        return embeddings
+
+    def loss(self, outputs: Tensor, batch: ItemBatch) -> Tensor:
+        return self.loss_fn(outputs.float(), batch.labels)
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, data: LabelledItems, run: Run) -> dict[str, float]:
+        """Retrieval within ``data`` (each item a query against all the others)."""
+        parts = [run(b)[0].float().cpu() for b in data.batches(self.batch_size)]
+        embeddings = torch.cat(parts) if parts else torch.zeros(0, 1)
+        values = retrieval_metrics(
+            embeddings,
+            data.labels.cpu(),
+            ks=self.ks,
+            similarity=self.similarity,  # type: ignore[arg-type]
+        )
+        return {key: values[key] for key in self.metrics}
+
+
+class RecommendationTask:
+    """User-item scorers: ``model(users [B], items [B, 1 + n]) -> scores``, the observed
+    item first; validated by :func:`~rankwise.metrics.full_ranking_metrics` on the held-out
+    pairs of an :class:`~rankwise.data.interactions.Interactions` (the model needs an
+    ``all_scores()`` method, as :class:`~rankwise.models.MatrixFactorization`).
+
+    Args:
+        loss: ``loss(pos_scores [B], neg_scores [B, n]) -> scalar`` (a recommendation loss
+            of :mod:`rankwise.losses`).
+        k: cut-off of the validation recall and NDCG.
+    """
+
+    def __init__(self, loss: Callable[..., Tensor], *, k: int = 20) -> None:
+        self.loss_fn = loss
+        self.k = k
+        self.metrics = [f"recall@{k}", f"ndcg@{k}"]
+
+    def start_epoch(self, model: nn.Module, epoch: int) -> None:
+        pass
+
+    def forward(self, model: nn.Module, batch: InteractionBatch) -> Tensor:
+        scores: Tensor = model(batch.users, batch.items)
+        return scores
+
+    def loss(self, outputs: Tensor, batch: InteractionBatch) -> Tensor:
+        scores = outputs.float()
+        return self.loss_fn(scores[:, 0], scores[:, 1:])
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, data: Interactions, run: Run) -> dict[str, float]:
+        all_scores = getattr(model, "all_scores", None)
+        if not callable(all_scores):
+            raise TypeError(
+                f"RecommendationTask: {type(model).__name__} has no all_scores() method to "
+                "score every item for every user"
+            )
+        values = full_ranking_metrics(data, all_scores(), self.k)
+        return {key: values[key] for key in self.metrics}

@@ -1,0 +1,108 @@
+"""The closed-form CPU fast paths (Plackett-Luce suffix sums, softmax cross-entropy)
+agree with the exact, autograd-traced computations, and hand over to them where the
+fast path would lose precision."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.autograd import gradcheck
+
+from rankwise.functional._losses.common import (
+    prepare,
+    reverse_logcumsumexp,
+    softmax_cross_entropy,
+)
+from rankwise.functional._losses.plackett_luce import plackett_luce_nll
+
+
+def exact_plackett_luce(scores, order, mask, weights):
+    """The definition, traced by autograd through torch.logcumsumexp."""
+    s = scores.gather(1, order)
+    m = mask.gather(1, order)
+    s = s.masked_fill(~m, 0.0)
+    steps = reverse_logcumsumexp(s, m) - s
+    if weights is not None:
+        steps = steps * weights
+    return steps.masked_fill(~m, 0.0).sum(dim=1)
+
+
+def random_lists(seed, dtype=torch.float64, scale=1.0):
+    g = torch.Generator().manual_seed(seed)
+    s = torch.randn(5, 9, generator=g, dtype=dtype) * scale
+    lengths = torch.tensor([9, 6, 1, 0, 4])
+    mask = torch.arange(9).unsqueeze(0) < lengths.unsqueeze(1)
+    # real items first in order, in a random arrangement
+    key = torch.rand(5, 9, generator=g) + (~mask).float() * 2
+    order = key.argsort(dim=1)
+    return s, order, mask
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_plackett_luce_fast_path_matches_the_exact_scan(weighted, dtype):
+    s, order, mask = random_lists(0, dtype)
+    w = torch.rand(5, 9, dtype=dtype) if weighted else None
+    # garbage at masked positions must not matter
+    s = s.masked_fill(~mask, float("nan"))
+    a = s.clone().requires_grad_(True)
+    b = s.clone().requires_grad_(True)
+    fast = plackett_luce_nll(a, order, mask, mask.any(dim=1), w)
+    exact = exact_plackett_luce(b.masked_fill(~mask, 0.0), order, mask, w)
+    torch.testing.assert_close(fast, exact)
+    upstream = torch.rand(5, dtype=dtype)
+    (fast * upstream).sum().backward()
+    (exact * upstream).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad)
+    assert torch.all(a.grad[~mask] == 0)
+
+
+def test_plackett_luce_gradcheck_with_weights():
+    s, order, mask = random_lists(1)
+    w = torch.rand(5, 9, dtype=torch.float64)
+    x = s.clone().requires_grad_(True)
+    assert gradcheck(lambda t: plackett_luce_nll(t, order, mask, mask.any(dim=1), w), (x,))
+
+
+def test_plackett_luce_far_apart_scores_fall_back_to_the_exact_scan():
+    """Scores 200 nats apart would underflow the float32 suffix sums: the result must
+    still be the exact, finite likelihood."""
+    s = torch.tensor([[0.0, -200.0, -400.0]], requires_grad=True)
+    order = torch.tensor([[0, 1, 2]])
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    value = plackett_luce_nll(s, order, mask, mask.any(dim=1))
+    # log(e^0 + e^-200 + e^-400) - 0 + log(e^-200 + e^-400) + 200 + 0, in float64
+    t = torch.tensor([0.0, -200.0, -400.0], dtype=torch.float64)
+    expected = (torch.logsumexp(t, 0) - t[0]) + (torch.logsumexp(t[1:], 0) - t[1])
+    assert torch.isfinite(value).all()
+    assert float(value.detach()) == pytest.approx(float(expected), abs=1e-5)
+    value.sum().backward()
+    assert torch.isfinite(s.grad).all()
+
+
+def test_softmax_cross_entropy_matches_the_log_softmax_definition():
+    s, _, mask = random_lists(2)
+    p = torch.rand(5, 9, dtype=torch.float64).masked_fill(~mask, 0.0)
+    x = prepare("t", s.requires_grad_(True), p, mask, None, "none")
+    value = softmax_cross_entropy(x, p)
+    ref_s = s.detach().clone().requires_grad_(True)
+    log_p = torch.log_softmax(ref_s.masked_fill(~mask, float("-inf")), dim=1)
+    ref = -(p * log_p.masked_fill(~mask, 0.0)).sum(dim=1)
+    has = mask.any(dim=1)
+    torch.testing.assert_close(value[has], ref[has])
+    value[has].sum().backward()
+    ref[has].sum().backward()
+    torch.testing.assert_close(s.grad, ref_s.grad)
+
+
+def test_softmax_cross_entropy_gradcheck_in_scores_and_target():
+    s, _, mask = random_lists(3)
+    p = torch.rand(5, 9, dtype=torch.float64)
+    has = mask.any(dim=1)
+
+    def f(scores, target):
+        x = prepare("t", scores, target, mask, None, "none")
+        return softmax_cross_entropy(x, x.labels)[has]
+
+    args = (s.clone().requires_grad_(True), p.clone().requires_grad_(True))
+    assert gradcheck(f, args)
