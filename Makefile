@@ -1,12 +1,14 @@
 # The two commands a newcomer runs (see README.md):
 #   make demo   create .venv, install rankwise with the gbdt extra (the demo's LightGBM
 #               baseline), run `rankwise demo`
-#   make test   create .venv with the dev and gbdt extras, run ruff, mypy and the tests
+#   make test   create .venv with the dev and gbdt extras, run ruff, mypy, the tests (with
+#               every docstring example) and build the API reference with warnings as errors
+#   make docs   build the API reference into docs/_build/html
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +27,8 @@ demo: $(VENV)/.installed
 	$(BIN)/rankwise demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples docs conftest.py
+	$(BIN)/ruff format --check src tests benchmarks examples docs conftest.py
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -34,7 +36,11 @@ typecheck: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+# -n: every cross-reference is checked; -W: any warning fails (a broken reference fails CI)
+docs: $(VENV)/.installed-dev
+	$(BIN)/sphinx-build -q -E -n -W -b html docs docs/_build/html
+
+test: lint typecheck pytest docs
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench,gbdt]'
@@ -44,4 +50,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_svmlight.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache docs/_build

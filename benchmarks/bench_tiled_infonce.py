@@ -22,6 +22,7 @@ import time
 
 def measure(kind: str, n: int, dim: int, tile: int) -> dict[str, float]:
     import torch
+
     from rankwise.functional import info_nce_loss, tiled_info_nce_loss
 
     g = torch.Generator().manual_seed(0)

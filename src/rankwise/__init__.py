@@ -11,7 +11,8 @@ Packages (``docs/architecture.md`` has the layers and which may import which):
 - :mod:`rankwise.models` — neural rankers, GBDT baselines, matrix factorisation;
 - :mod:`rankwise.train` — the trainer, its callbacks and tasks, configs, checkpoints;
 - :mod:`rankwise.report` — comparison tables and the HTML report;
-- :mod:`rankwise.registry` — :func:`registries` and :func:`build` for every component;
+- :mod:`rankwise.registry` — :func:`~rankwise.registry.registries` and
+  :func:`~rankwise.registry.build` for every component;
 - :mod:`rankwise.errors` — every exception rankwise raises.
 
 The most used names are importable from ``rankwise`` itself::

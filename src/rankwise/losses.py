@@ -37,8 +37,11 @@ from rankwise import functional as F
 from rankwise.functional._checks import REDUCTIONS, Reduction
 from rankwise.registry import Registry, check_params, keyword_only_parameters
 
+#: The list losses by name (kind ``"loss"``).
 LOSSES: Registry[RankingLoss] = Registry("loss")
+#: The embedding losses by name (kind ``"embedding_loss"``).
 EMBEDDING_LOSSES: Registry[nn.Module] = Registry("embedding_loss")
+#: The recommendation losses by name (kind ``"recommendation_loss"``).
 RECOMMENDATION_LOSSES: Registry[RecommendationLoss] = Registry("recommendation_loss")
 
 
@@ -105,6 +108,7 @@ class RankingLoss(_FunctionLoss):
 
     @classmethod
     def hyper_parameters(cls) -> dict[str, inspect.Parameter]:
+        """The function's keyword parameters a module stores, ``reduction`` first."""
         params = super().hyper_parameters()
         # reduction first, as in the constructor
         return {"reduction": params.pop("reduction"), **params}

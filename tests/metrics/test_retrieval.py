@@ -97,3 +97,25 @@ def test_effective_and_stable_rank_closed_forms():
     assert effective_rank(line) == pytest.approx(1.0, rel=1e-5)
     assert stable_rank(line) == pytest.approx(1.0)
     assert effective_rank(torch.eye(4)) == pytest.approx(4.0, rel=1e-5)
+
+
+def test_average_ties_are_the_mean_over_both_orders_of_a_tie():
+    """The library's tie convention: with two gallery items at exactly the same closeness,
+    every value is the mean of the two orders (computed here by swapping their indices)."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(12, 3))
+    x[7] = x[3]  # items 3 and 7 tie for every query
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2])
+    y[7] = 5  # of different classes: the order of the tie matters
+    y[[2, 9]] = 5
+    swap = np.arange(12)
+    swap[[3, 7]] = [7, 3]
+    stable = _brute_force(x, y, x, y, (1, 2, 5), same_set=True)
+    swapped = _brute_force(x[swap], y[swap], x[swap], y[swap], (1, 2, 5), same_set=True)
+    got = retrieval_metrics(torch.tensor(x), torch.tensor(y), ks=(1, 2, 5))
+    assert got == retrieval_metrics(torch.tensor(x), torch.tensor(y), ks=(1, 2, 5), ties="average")
+    differs = False
+    for key in stable:
+        assert got[key] == pytest.approx((stable[key] + swapped[key]) / 2, abs=1e-12), key
+        differs |= abs(stable[key] - swapped[key]) > 1e-9
+    assert differs, "the tie must matter for this check to mean anything"

@@ -451,6 +451,7 @@ def kwiksort(
 
 
 Aggregator = Callable[[int, IntArray, FloatArray], FloatArray]
+#: Pairwise aggregators by name (kind ``"pairwise_aggregator"``).
 AGGREGATORS: Registry[FloatArray] = Registry(
     "pairwise_aggregator", per_call=("n", "pairs", "outcomes", "generator")
 )
@@ -458,6 +459,7 @@ for _aggregator in (win_count, win_rate, copeland, bradley_terry, pagerank):
     AGGREGATORS.add(_aggregator.__name__, _aggregator)
 AGGREGATORS.add("kwiksort", kwiksort, randomized=True)
 
+#: Pair samplers by name (kind ``"pair_sampler"``).
 PAIR_SAMPLERS: Registry[IntArray] = Registry(
     "pair_sampler", per_call=("n", "initial", "k", "window", "generator")
 )

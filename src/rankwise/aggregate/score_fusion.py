@@ -53,10 +53,12 @@ from rankwise.registry import Registry
 
 # A normalization maps (scores, mask, count) [R, B, L] to normalized scores (the values at
 # masked positions are zeroed afterwards); count [R, B, 1] is the number retrieved.
+#: Score normalizations by name (kind ``"normalization"``).
 NORMALIZATIONS: Registry[Tensor] = Registry("normalization", per_call=("scores", "mask", "count"))
 # A fusion method is each run's contribution [R, B, L] (normalized score, RRF term, Borda
 # points), combined by a weighted sum ("sum"), a weighted sum times the number of runs
 # that retrieved the item ("mnz") or a weighted maximum ("max"): the ``combine`` meta.
+#: Fusion methods by name (kind ``"fusion_method"``).
 FUSION_METHODS: Registry[Tensor] = Registry(
     "fusion_method", per_call=("scores", "mask", "normalization", "k")
 )
@@ -107,56 +109,60 @@ def run_ranks(scores: Tensor, mask: Tensor) -> Tensor:
 
 
 @NORMALIZATIONS.register("none")
-def _raw(s: Tensor, mask: Tensor, count: Tensor) -> Tensor:
+def _raw(scores: Tensor, mask: Tensor, count: Tensor) -> Tensor:
     """Raw scores."""
-    return s
+    return scores
 
 
 @NORMALIZATIONS.register("rank")
-def _rank(s: Tensor, mask: Tensor, count: Tensor) -> Tensor:
+def _rank(scores: Tensor, mask: Tensor, count: Tensor) -> Tensor:
     """``1 - (rank - 1) / n`` among the ``n`` items the run retrieved."""
-    ranks = run_ranks(s.reshape(-1, 1, s.shape[-1]), mask.reshape(-1, 1, s.shape[-1]))
-    return 1.0 - (ranks.reshape(s.shape) - 1.0) / count.clamp_min(1.0)
+    ranks = run_ranks(
+        scores.reshape(-1, 1, scores.shape[-1]), mask.reshape(-1, 1, scores.shape[-1])
+    )
+    return 1.0 - (ranks.reshape(scores.shape) - 1.0) / count.clamp_min(1.0)
 
 
-def _extremes(s: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-    high = s.masked_fill(~mask, float("-inf")).amax(-1, keepdim=True)
-    low = s.masked_fill(~mask, float("inf")).amin(-1, keepdim=True)
+def _extremes(scores: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    high = scores.masked_fill(~mask, float("-inf")).amax(-1, keepdim=True)
+    low = scores.masked_fill(~mask, float("inf")).amin(-1, keepdim=True)
     return high, low
 
 
 @NORMALIZATIONS.register("min_max")
-def _min_max(s: Tensor, mask: Tensor, count: Tensor) -> Tensor:
-    """``(s - min) / (max - min)``; all equal gives 1."""
-    high, low = _extremes(s, mask)
+def _min_max(scores: Tensor, mask: Tensor, count: Tensor) -> Tensor:
+    """``(scores - min) / (max - min)``; all equal gives 1."""
+    high, low = _extremes(scores, mask)
     spread = high - low
-    return torch.where(spread > 0, (s - low) / torch.where(spread > 0, spread, 1.0), 1.0)
+    return torch.where(spread > 0, (scores - low) / torch.where(spread > 0, spread, 1.0), 1.0)
 
 
 @NORMALIZATIONS.register("max")
-def _max(s: Tensor, mask: Tensor, count: Tensor) -> Tensor:
-    """``s / max``."""
-    high, _ = _extremes(s, mask)
-    return s / torch.where(high != 0, high, 1.0)
+def _max(scores: Tensor, mask: Tensor, count: Tensor) -> Tensor:
+    """``scores / max``."""
+    high, _ = _extremes(scores, mask)
+    return scores / torch.where(high != 0, high, 1.0)
 
 
 @NORMALIZATIONS.register("sum")
-def _sum(s: Tensor, mask: Tensor, count: Tensor) -> Tensor:
-    """``(s - min) / sum(s - min)``; all equal gives ``1 / n``."""
-    _, low = _extremes(s, mask)
-    shifted = torch.where(mask, s - low, torch.zeros((), dtype=s.dtype, device=s.device))
+def _sum(scores: Tensor, mask: Tensor, count: Tensor) -> Tensor:
+    """``(scores - min) / sum(scores - min)``; all equal gives ``1 / n``."""
+    _, low = _extremes(scores, mask)
+    shifted = torch.where(
+        mask, scores - low, torch.zeros((), dtype=scores.dtype, device=scores.device)
+    )
     total = shifted.sum(-1, keepdim=True)
     return torch.where(total > 0, shifted / torch.where(total > 0, total, 1.0), 1.0 / count)
 
 
 @NORMALIZATIONS.register("z_score")
-def _z_score(s: Tensor, mask: Tensor, count: Tensor) -> Tensor:
-    """``(s - mean) / std`` (population std); all equal gives 0."""
-    zero = torch.zeros((), dtype=s.dtype, device=s.device)
-    mean = torch.where(mask, s, zero).sum(-1, keepdim=True) / count.clamp_min(1.0)
-    var = torch.where(mask, (s - mean) ** 2, zero).sum(-1, keepdim=True) / count.clamp_min(1.0)
+def _z_score(scores: Tensor, mask: Tensor, count: Tensor) -> Tensor:
+    """``(scores - mean) / std`` (population std); all equal gives 0."""
+    zero = torch.zeros((), dtype=scores.dtype, device=scores.device)
+    mean = torch.where(mask, scores, zero).sum(-1, keepdim=True) / count.clamp_min(1.0)
+    var = torch.where(mask, (scores - mean) ** 2, zero).sum(-1, keepdim=True) / count.clamp_min(1.0)
     std = var.sqrt()
-    return torch.where(std > 0, (s - mean) / torch.where(std > 0, std, 1.0), 0.0)
+    return torch.where(std > 0, (scores - mean) / torch.where(std > 0, std, 1.0), 0.0)
 
 
 def normalize_scores(

@@ -20,7 +20,7 @@ tie. Rules (every rule's score is *higher is better*):
 - ``mean``: the mean score (sign flipped on ``"min"`` tasks), the usual baseline.
 
 Condorcet winner: a system that beats every other one by pairwise majority;
-:attr:`VoteReport.condorcet_winner` is None when none exists (e.g. a cycle).
+``VoteReport.condorcet_winner`` is None when none exists (e.g. a cycle).
 
 Missing scores: a system without a score on a task does not take part in that task's
 vote. Positional rules (plurality, borda, dowdall) rescale the points of a task with
@@ -46,6 +46,7 @@ from rankwise.registry import Registry
 
 FloatTable = npt.NDArray[np.float64]
 
+#: Voting rules by name (kind ``"voting_rule"``).
 VOTING_RULES: Registry[npt.NDArray[np.float64]] = Registry(
     "voting_rule", per_call=("table", "preferences")
 )
@@ -146,6 +147,7 @@ def mean_score(table: FloatTable, preferences: FloatTable) -> FloatTable:
     return np.asarray(np.nanmean(table, axis=1), dtype=np.float64)
 
 
+#: The rules in report order (the order they were registered).
 RULES: tuple[str, ...] = tuple(VOTING_RULES.names(sort=False))  # the report's column order
 
 
@@ -164,6 +166,7 @@ class VoteReport:
     disagreements: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form: every rule's ranking, winners and scores, the Condorcet winner."""
         return {
             "systems": self.systems,
             "tasks": self.tasks,

@@ -28,6 +28,7 @@ from rich.console import Console
 
 
 def register(commands: Any) -> None:
+    """Add the ``compare`` command to the CLI."""
     p = commands.add_parser(
         "compare",
         help="compare finished runs (significance marks, intervals, conventions)",
@@ -49,6 +50,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``rankwise compare`` (module docstring)."""
     from rankwise.report.comparison import comparison_of, render_comparison
     from rankwise.train.rundir import load_run
 

@@ -16,6 +16,7 @@ from rankwise.data.stats import data_statistics
 
 
 def register(commands: Any) -> None:
+    """Add the ``data stats`` and ``data convert`` commands to the CLI."""
     data = commands.add_parser("data", help="inspect and convert ranking data")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
@@ -86,6 +87,7 @@ def _read(path: str, args: argparse.Namespace) -> RankingData:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    """Run ``rankwise data stats``."""
     from rankwise.report.statistics import render_statistics
 
     started = time.perf_counter()
@@ -100,6 +102,7 @@ def run_stats(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    """Run ``rankwise data convert``."""
     console = Console(stderr=True)
     data = _read(args.input, args)
     kind = args.to or detect_format(args.output, for_writing=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 
 def register(commands: Any) -> None:
+    """Add the ``demo`` command to the CLI."""
     p = commands.add_parser(
         "demo",
         help="train and compare rankers on the embedded synthetic data",
@@ -36,6 +37,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``rankwise demo`` (:func:`rankwise.report.demo.run_demo`)."""
     from rankwise.report.demo import DemoOptions, run_demo
 
     run_demo(

@@ -23,6 +23,7 @@ DEFAULT_METRICS = ["ndcg@10", "map", "mrr@10"]
 
 
 def register(commands: Any) -> None:
+    """Add the ``evaluate`` command to the CLI."""
     p = commands.add_parser(
         "evaluate",
         help="evaluate TREC runs against qrels, or scores of a data set",
@@ -76,6 +77,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``rankwise evaluate`` (module docstring)."""
     from rankwise.metrics.evaluation import Evaluation, write_per_query
     from rankwise.report.comparison import compare, render_comparison
 

@@ -23,6 +23,7 @@ from rich.console import Console
 
 
 def register(commands: Any) -> None:
+    """Add the ``fuse`` command to the CLI."""
     from rankwise.aggregate.score_fusion import FUSION_METHODS, NORMALIZATIONS
 
     p = commands.add_parser(
@@ -53,6 +54,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``rankwise fuse`` (module docstring)."""
     from rankwise.runs.fusion import fuse_runs, tune_run_weights
     from rankwise.runs.trec import read_qrels, read_trec_run, write_trec_run
 

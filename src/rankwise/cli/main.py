@@ -14,6 +14,7 @@ from rankwise.errors import RankwiseError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
     from rankwise.cli import (
         compare_cmd,
         data_cmd,

@@ -18,6 +18,7 @@ from typing import Any
 
 
 def register(commands: Any) -> None:
+    """Add the ``predict`` command to the CLI."""
     p = commands.add_parser(
         "predict",
         help="score a data set with a trained model",
@@ -34,6 +35,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``rankwise predict`` (module docstring)."""
     from rankwise.data.formats import load
     from rankwise.runs.trec import run_from_scores, trec_run_lines
     from rankwise.train.predict import load_predictor

@@ -14,6 +14,7 @@ from rich.console import Console
 
 
 def register(commands: Any) -> None:
+    """Add the ``report`` command to the CLI."""
     p = commands.add_parser(
         "report",
         help="write an HTML report on finished runs",
@@ -30,6 +31,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``rankwise report`` (module docstring)."""
     from rankwise.report.comparison import comparison_of
     from rankwise.report.html import write_report
     from rankwise.train.rundir import load_run

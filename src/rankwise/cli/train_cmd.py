@@ -20,6 +20,7 @@ from rich.table import Table
 
 
 def register(commands: Any) -> None:
+    """Add the ``train`` command to the CLI."""
     p = commands.add_parser(
         "train",
         help="train and evaluate a ranker from a YAML config",
@@ -45,6 +46,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``rankwise train`` (module docstring)."""
     from rankwise.train.config import dump_config, load_config
     from rankwise.train.experiment import run_experiment
 

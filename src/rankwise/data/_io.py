@@ -129,6 +129,7 @@ class ByteProgress:
         return self
 
     def update(self, position: int) -> None:
+        """Advance the display to ``done`` bytes read."""
         if self._progress is not None:
             self._progress.update(self._task, completed=position)
 

@@ -112,6 +112,7 @@ def load_cache(directory: PathLike, *, mmap: bool = True) -> RankingData:
 
 
 def cache_key(signature: dict[str, Any], kind: str, options: dict[str, Any]) -> str:
+    """The cache entry's name: a hash of the source file's signature, the reader and its options."""
     blob = json.dumps(
         {"signature": signature, "kind": kind, "options": options, "format": CACHE_FORMAT},
         sort_keys=True,

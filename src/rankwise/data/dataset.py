@@ -53,6 +53,7 @@ class RankingBatch:
 
     @property
     def slate_length(self) -> int:
+        """L, the padded list length."""
         return int(self.labels.shape[1])
 
     @property
@@ -103,6 +104,7 @@ class RankingDataset(Dataset[QueryItem]):
         return QueryItem(features, labels, self.data.qids[index], int(index))
 
     def list_lengths(self) -> npt.NDArray[np.int64]:
+        """[Q] documents per query."""
         return self.data.list_lengths()
 
 
@@ -116,6 +118,7 @@ class SamplingStats:
     relevant_kept: int = 0  # lists where a relevant item was swapped in by keep_relevant
 
     def as_dict(self) -> dict[str, int]:
+        """The counts as a plain dict."""
         return dict(self.__dict__)
 
 

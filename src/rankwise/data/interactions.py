@@ -3,7 +3,7 @@
 :class:`Interactions` holds train and test pairs with 0-based ids;
 :func:`interaction_loader` yields, per epoch, the training pairs in a random order, each
 with ``negatives`` items drawn uniformly at random (the positive first in
-:attr:`InteractionBatch.items`), for the sampled-negative losses of
+``InteractionBatch.items``), for the sampled-negative losses of
 :mod:`rankwise.losses` (``RECOMMENDATION_LOSSES``).
 """
 

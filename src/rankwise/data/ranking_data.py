@@ -80,6 +80,7 @@ class LoadReport:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (what the cache stores)."""
         return {
             "sources": list(self.sources),
             "lines": self.lines,
@@ -93,6 +94,7 @@ class LoadReport:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LoadReport:
+        """Rebuild a report from :meth:`to_dict`."""
         return cls(
             sources=list(d.get("sources", [])),
             lines=int(d.get("lines", 0)),
@@ -180,6 +182,7 @@ class RankingData:
     # ----------------------------------------------------------------- sizes
     @property
     def num_queries(self) -> int:
+        """Q, the number of queries."""
         return int(self.query_offsets.size - 1)
 
     @property
@@ -188,6 +191,7 @@ class RankingData:
 
     @property
     def num_features(self) -> int:
+        """F, the number of features per document."""
         return int(self.features.shape[1])
 
     def list_lengths(self) -> IntArray:

@@ -120,6 +120,7 @@ class SVMLightOptions:
             raise ValueError(f"min_label {self.min_label} > max_label {self.max_label}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The options as a plain dict (part of a cache key)."""
         return asdict(self)
 
 

@@ -27,6 +27,7 @@ from rankwise.data.ranking_data import RankingData
 from rankwise.errors import NotFittedError
 from rankwise.registry import Registry, parse_spec
 
+#: The feature transforms by name (kind ``"transform"``).
 TRANSFORMS: Registry[FeatureTransform] = Registry("transform")
 
 
@@ -46,6 +47,7 @@ class FeatureTransform:
 
     @property
     def fitted(self) -> bool:
+        """Whether the transform can be applied (stateless, or fitted)."""
         return self.stateless or self.num_features is not None
 
     def fit(self, data: RankingData) -> FeatureTransform:
@@ -70,6 +72,7 @@ class FeatureTransform:
         return data.with_features(out)
 
     def fit_transform(self, data: RankingData) -> RankingData:
+        """Fit on ``data`` and transform it."""
         return self.fit(data).transform(data)
 
     def _apply(
@@ -232,6 +235,7 @@ class Clip(FeatureTransform):
 
     @property
     def fitted(self) -> bool:
+        """Whether the bounds are known (fixed, or fitted quantiles)."""
         return self.quantiles is None or self.bounds is not None
 
     def _fit(self, data: RankingData) -> None:
@@ -278,6 +282,7 @@ class Compose(FeatureTransform):
 
     @property
     def fitted(self) -> bool:
+        """Whether every member transform is fitted."""
         return all(t.fitted for t in self.transforms)
 
     def fit(self, data: RankingData) -> Compose:

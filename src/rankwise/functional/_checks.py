@@ -130,11 +130,13 @@ def check_features(features: Tensor, mask: Tensor, num_features: int, name: str)
 
 
 def check_reduction(reduction: str, name: str) -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``reduction`` is mean, sum or none."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
 def check_k(k: int | None, name: str) -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``k`` is a positive integer or None."""
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
         raise ValueError(f"{name}: k must be a positive integer or None, got {k!r}")
 

@@ -73,6 +73,7 @@ class RankedLists:
 
     @property
     def shape(self) -> torch.Size:
+        """[B, L] (L may be a ranking depth shorter than the lists)."""
         return self.labels.shape
 
     def positions(self) -> Tensor:

@@ -5,7 +5,8 @@ The metric functions themselves (``ndcg``, ``average_precision``, ...) are pure 
 functions in :mod:`rankwise.functional`. Here:
 
 - metric strings (``"ndcg@10[gain=linear]"``): :func:`parse_metric`, :class:`MetricSpec`,
-  the :data:`METRICS` registry, and :func:`evaluate` for several metrics of one batch;
+  the :data:`METRICS` registry, and :func:`~rankwise.metrics.spec.evaluate` for several
+  metrics of one batch;
 - :class:`MetricAccumulator`: per-query values over batches;
 - significance: :func:`paired_t_test`, :func:`wilcoxon_test`, :func:`randomization_test`,
   :func:`bootstrap_ci`, :func:`adjust_p_values`, :func:`significance_test`;

@@ -41,6 +41,7 @@ class MetricAccumulator:
 
     @property
     def keys(self) -> list[str]:
+        """The metric keys, in the order given."""
         return [s.key for s in self.specs]
 
     def update(
@@ -76,6 +77,7 @@ class MetricAccumulator:
 
     @property
     def num_queries(self) -> int:
+        """Queries accumulated so far."""
         return len(self._qids)
 
     @property
@@ -84,6 +86,7 @@ class MetricAccumulator:
         return self._without_relevant
 
     def qids(self) -> list[Any]:
+        """Query ids in the order they were added."""
         return list(self._qids)
 
     def per_query(self) -> dict[str, npt.NDArray[np.float64]]:
@@ -102,4 +105,5 @@ class MetricAccumulator:
         return out
 
     def reset(self) -> None:
+        """Forget every accumulated query."""
         self.__init__(self.specs)  # type: ignore[misc]

@@ -41,9 +41,11 @@ class Evaluation:
         return out
 
     def conventions(self) -> dict[str, str]:
+        """``key -> describe()`` of every metric."""
         return {s.key: s.describe() for s in self.specs}
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary: means, conventions, counts, notes."""
         return {
             "metrics": self.means(),
             "conventions": self.conventions(),
@@ -54,6 +56,7 @@ class Evaluation:
 
 
 def pad_rows(rows: Sequence[npt.NDArray[np.float64]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of different lengths as ``(values [N, L], mask [N, L])``, zero-padded (float64)."""
     length = max((r.size for r in rows), default=0)
     length = max(length, 1)
     values = torch.zeros(len(rows), length, dtype=torch.float64)

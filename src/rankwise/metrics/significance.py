@@ -37,6 +37,8 @@ Correction = Literal["none", "bonferroni", "holm", "bh"]
 
 @dataclass(frozen=True)
 class TestResult:
+    """A test's statistic and two-sided p-value."""
+
     statistic: float
     p_value: float
     n: int  # number of pairs used
@@ -97,13 +99,14 @@ def regularized_incomplete_beta(a: float, b: float, x: float) -> float:
 
 
 def t_sf_two_sided(t: float, df: float) -> float:
-    """P(|T| >= |t|) for Student's t with ``df`` degrees of freedom."""
+    """``P(|T| >= |t|)`` for Student's t with ``df`` degrees of freedom."""
     if math.isinf(t):
         return 0.0
     return regularized_incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
 
 
 def normal_sf_two_sided(z: float) -> float:
+    """Two-sided p-value of a standard normal statistic ``z``."""
     return math.erfc(abs(z) / math.sqrt(2.0))
 
 

@@ -11,8 +11,7 @@ A metric string is ``name[@k][[option=value,...]]``, case-insensitive in the nam
 :func:`parse_metric` returns a :class:`MetricSpec`. Its ``key`` (``"ndcg@10"``, plus the
 overrides if any) is what logs, results files and reports use; ``describe()`` states
 every convention in force, e.g. ``"ndcg@10 [gain=exp2, empty=zero, ties=average]"``.
-:func:`evaluate` computes several metrics on one batch, ranking it once per tie
-convention.
+:func:`evaluate` computes several metrics on one batch, ranking it once per tie convention.
 """
 
 from __future__ import annotations
@@ -59,6 +58,7 @@ class MetricInfo:
         function: Callable[..., Tensor],
         kernel: Callable[..., tuple[Tensor, Tensor]],
     ) -> MetricInfo:
+        """Read the family ``name`` from its function's signature."""
         params = inspect.signature(function).parameters
         options = {
             k: p
@@ -83,6 +83,8 @@ class MetricInfo:
         return self.function(*args, **kwargs)
 
 
+#: The metric families of metric strings, by name (kind ``"metric"``; entries are
+#: :class:`MetricInfo`).
 METRICS: Registry[Tensor] = Registry("metric", per_call=_PER_CALL)
 for _name, _function, _kernel in (
     ("ndcg", F.ndcg, F.ndcg_kernel),
@@ -131,11 +133,13 @@ class MetricSpec:
 
     @property
     def info(self) -> MetricInfo:
+        """The metric family (its function, kernel and conventions)."""
         return _info(self.name)
 
     @property
     def key(self) -> str:
-        """The name used in logs, results and reports: ``ndcg@10`` (+ overrides)."""
+        """The metric's name in logs, results files and reports, e.g. ``ndcg@10`` (with the
+        overridden conventions, if any)."""
         base = self.name + (f"@{self.k}" if self.k is not None else "")
         overrides = {
             k: v for k, v in sorted(self.options.items()) if self.info.defaults.get(k) != v

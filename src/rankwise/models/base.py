@@ -23,6 +23,7 @@ class Scorer(Protocol):
     def __call__(self, features: Tensor, mask: Tensor) -> Tensor: ...
 
 
+#: The neural rankers by name (kind ``"model"``).
 MODELS: Registry[RankingModel] = Registry("model", supplied=("num_features",))
 
 

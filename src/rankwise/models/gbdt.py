@@ -26,6 +26,7 @@ from rankwise.data.ranking_data import RankingData
 from rankwise.errors import MissingDependencyError
 from rankwise.registry import Registry
 
+#: The gradient-boosted tree rankers by name (kind ``"gbdt_model"``).
 GBDT_MODELS: Registry[GBDTRanker] = Registry("gbdt_model")
 
 
@@ -72,6 +73,7 @@ class GBDTRanker:
 
     @property
     def config(self) -> dict[str, Any]:
+        """``{name, num_features, params}`` of the fitted model."""
         return {"name": self.name, "num_features": self.num_features, "params": dict(self.params)}
 
     def fit(
@@ -83,12 +85,15 @@ class GBDTRanker:
         raise NotImplementedError
 
     def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
+        """One score per document of ``data`` (after :meth:`fit`)."""
         raise NotImplementedError
 
     def model_string(self) -> str:
+        """The tree library's own text form of the fitted model."""
         raise NotImplementedError
 
     def load_model_string(self, text: str) -> None:
+        """Restore a model from :meth:`model_string`."""
         raise NotImplementedError
 
     @property
@@ -102,6 +107,7 @@ class GBDTRanker:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> GBDTRanker:
+        """Rebuild a fitted ranker from :attr:`state` (a checkpoint's ``gbdt_state``)."""
         config = state["config"]
         model = GBDT_MODELS.build(config["name"], config["params"])
         model.num_features = config["num_features"]
@@ -204,6 +210,7 @@ class LightGBMRanker(GBDTRanker):
         return self
 
     def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
+        """One score per document of ``data``, with the best iteration's trees."""
         if self._booster is None:
             raise RuntimeError("lightgbm: fit or load the model first")
         self._check_features(data)
@@ -211,9 +218,11 @@ class LightGBMRanker(GBDTRanker):
         return np.asarray(out, dtype=np.float64)
 
     def model_string(self) -> str:
+        """LightGBM's text model."""
         return str(self._booster.model_to_string())
 
     def load_model_string(self, text: str) -> None:
+        """Restore LightGBM's text model."""
         self._booster = self._lgb().Booster(model_str=text)
 
 
@@ -290,6 +299,7 @@ class XGBoostRanker(GBDTRanker):
         return self
 
     def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
+        """One score per document of ``data``, with the best iteration's trees."""
         if self._booster is None:
             raise RuntimeError("xgboost: fit or load the model first")
         self._check_features(data)
@@ -298,9 +308,11 @@ class XGBoostRanker(GBDTRanker):
         return np.asarray(out, dtype=np.float64)
 
     def model_string(self) -> str:
+        """XGBoost's JSON model."""
         return bytes(self._booster.save_raw("json")).decode("utf-8")
 
     def load_model_string(self, text: str) -> None:
+        """Restore XGBoost's JSON model."""
         booster = self._xgb().Booster()
         booster.load_model(bytearray(text.encode("utf-8")))
         self._booster = booster

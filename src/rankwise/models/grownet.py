@@ -102,6 +102,7 @@ class GrowNet(RankingModel):
         return epoch // per + 1, epoch % per >= self.params["epochs_per_stage"]
 
     def on_epoch_start(self, epoch: int) -> None:
+        """Activate and freeze learners as the stage schedule says for ``epoch`` (0-based)."""
         active, corrective = self.schedule(epoch)
         self.active.fill_(active)
         for k, learner in enumerate(self.learners):

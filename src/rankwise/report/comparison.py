@@ -31,6 +31,8 @@ from rankwise.train.rundir import RunRecord, unique_names
 
 @dataclass
 class Cell:
+    """One system's value of one metric: mean, interval, test against the baseline."""
+
     mean: float
     ci: tuple[float, float]
     p_value: float | None = None  # vs the baseline, after correction
@@ -40,6 +42,8 @@ class Cell:
 
 @dataclass
 class Comparison:
+    """The result of :func:`compare`: every cell, the test and correction used."""
+
     systems: list[str]
     metrics: list[str]
     conventions: dict[str, str]
@@ -51,6 +55,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (``--format json``)."""
         return {
             "baseline": self.systems[0],
             "test": self.test,

@@ -314,6 +314,7 @@ def build_report(
 def write_report(
     runs: Sequence[RunRecord], comparison: Comparison, output: str | Path, **options: Any
 ) -> Path:
+    """Write :func:`build_report`'s HTML to ``output``; returns the path."""
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(build_report(runs, comparison, **options), encoding="utf-8")

@@ -229,7 +229,7 @@ def tune_run_weights(
 ) -> TunedWeights:
     """:func:`tune_weights` on TREC validation runs judged by ``qrels``.
 
-    Only queries with judgements count; as in :func:`rankwise.metrics.evaluation.evaluate_run`,
+    Only queries with judgements count; as in :func:`rankwise.runs.evaluate_run`,
     unjudged documents are non-relevant and the ideal ranking uses every judged document.
     """
     stacked = stack_runs(runs)

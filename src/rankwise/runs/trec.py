@@ -26,6 +26,7 @@ from rankwise.data._io import PathLike, open_binary_read, open_binary_write
 from rankwise.data.ranking_data import RankingData
 from rankwise.errors import ParseError
 
+#: ``qid -> {docid: relevance}``.
 Qrels = dict[str, dict[str, float]]
 
 
@@ -183,6 +184,7 @@ def read_qrels(path: PathLike) -> Qrels:
 
 
 def write_qrels(qrels: Qrels, path: PathLike) -> None:
+    """Write qrels: ``qid 0 docid relevance`` per line."""
     with open_binary_write(path) as f:
         for q, docs in qrels.items():
             for d, rel in docs.items():

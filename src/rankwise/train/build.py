@@ -46,6 +46,7 @@ from rankwise.train.rundir import RunDirectory
 from rankwise.train.tasks import ListRankingTask
 from rankwise.train.trainer import Trainer
 
+#: The optimisers a config can name (kind ``"optimizer"``).
 OPTIMIZERS: Registry[torch.optim.Optimizer] = Registry("optimizer", supplied=("params",))
 for _name, _cls in {
     "adam": torch.optim.Adam,
@@ -56,6 +57,7 @@ for _name, _cls in {
 }.items():
     OPTIMIZERS.add(_name, _cls)
 
+#: The learning-rate schedulers a config can name (kind ``"scheduler"``).
 SCHEDULERS: Registry[Any] = Registry("scheduler", supplied=("optimizer",))
 for _name, _cls in {
     "step": torch.optim.lr_scheduler.StepLR,
@@ -120,6 +122,7 @@ def build_gbdt(config: RunConfig) -> GBDTRanker:
 
 
 def build_loss(config: RunConfig) -> RankingLoss:
+    """The config's list loss module."""
     loss: RankingLoss = build("loss", _spec(config.loss), where="loss")
     return loss
 
@@ -168,6 +171,7 @@ def build_data(config: RunConfig) -> Data:
 
 
 def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """The config's optimiser over ``model``'s parameters."""
     optimizer: torch.optim.Optimizer = build(
         "optimizer", _spec(config.optimizer), where="optimizer", params=model.parameters()
     )

@@ -87,6 +87,7 @@ class Callback:
         return None
 
     def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs of this callback (plain values and tensors)."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -238,10 +239,12 @@ class Checkpointing(Callback):
 
     @property
     def last(self) -> Path:
+        """``checkpoints/last.pt``."""
         return self.folder / "last.pt"
 
     @property
     def best(self) -> Path:
+        """``checkpoints/best.pt``."""
         return self.folder / "best.pt"
 
     def _checkpoint(self, trainer: Trainer) -> Checkpoint:

@@ -83,6 +83,8 @@ class DataConfig(_Strict):
 
 
 class EarlyStoppingConfig(_Strict):
+    """``training.early_stopping``: the monitored metric (or ``loss``), patience, min_delta."""
+
     metric: str = "ndcg@10"
     patience: int = Field(5, ge=1)
     min_delta: float = Field(0.0, ge=0)
@@ -94,6 +96,8 @@ class EarlyStoppingConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
+    """``training``: epochs, early stopping, clipping, EMA, ensemble, autocast, logs."""
+
     epochs: int = Field(20, ge=1)
     early_stopping: EarlyStoppingConfig | None = Field(
         default_factory=lambda: EarlyStoppingConfig.model_validate({})
@@ -151,6 +155,7 @@ class RunConfig(_Strict):
 
     @property
     def run_dir(self) -> Path:
+        """``output_dir/name``."""
         return Path(self.output_dir) / self.name
 
 

@@ -104,11 +104,13 @@ class TensorBoardWriter:
         self._file.flush()
 
     def add_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+        """Write ``scalars`` (None values skipped) at ``step``."""
         finite = {k: float(v) for k, v in scalars.items() if v is not None}
         if finite:
             self._write(_event(time.time(), step, scalars=finite))
 
     def close(self) -> None:
+        """Close the event file."""
         self._file.close()
 
 
@@ -133,10 +135,12 @@ class RowLog:
                     self.rows.append(json.loads(line))
 
     def truncate(self, last_epoch: int) -> None:
+        """Drop the rows after epoch ``last_epoch`` (1-based)."""
         self.rows = [r for r in self.rows if int(r.get("epoch", -1)) <= last_epoch]
         self._rewrite()
 
     def append(self, row: Mapping[str, Any]) -> None:
+        """Add one epoch's row to both files."""
         clean = {k: _json_safe(v) for k, v in row.items()}
         self.rows.append(clean)
         with open(self.jsonl_path, "a", encoding="utf-8") as f:

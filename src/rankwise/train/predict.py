@@ -62,6 +62,7 @@ class Predictor:
 
     @property
     def num_features(self) -> int | None:
+        """The feature width the model was trained on (None if unknown)."""
         config = self.checkpoint.model_config or {}
         value = config.get("num_features")
         return int(value) if value is not None else None
@@ -78,6 +79,7 @@ class Predictor:
     def predict(
         self, data: RankingData, *, batch_size: int = 256, device: str = "cpu"
     ) -> npt.NDArray[np.float64]:
+        """One score per document of ``data`` (its features transformed as in training)."""
         prepared = self.prepare(data)
         if self.kind == "gbdt":
             assert isinstance(self.model, GBDTRanker)

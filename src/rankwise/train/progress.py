@@ -66,9 +66,11 @@ class EpochProgress:
 
     @property
     def seconds(self) -> float:
+        """Seconds since the epoch started."""
         return max(time.perf_counter() - self.started, 1e-9)
 
     def advance(self, lists: int, documents: int, loss: float) -> None:
+        """Count one batch of ``lists`` lists and ``documents`` documents."""
         self.lists += lists
         self.documents += documents
         if self._progress is not None:

@@ -64,14 +64,17 @@ class RunDirectory:
 
     @property
     def checkpoints(self) -> Path:
+        """``checkpoints/``."""
         return self.path / "checkpoints"
 
     @property
     def last_checkpoint(self) -> Path:
+        """``checkpoints/last.pt``."""
         return self.checkpoints / "last.pt"
 
     @property
     def best_checkpoint(self) -> Path:
+        """``checkpoints/best.pt``."""
         return self.checkpoints / "best.pt"
 
     def member(self, index: int) -> RunDirectory:
@@ -109,11 +112,14 @@ class RunDirectory:
         (self.path / "test-per-query.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def write_summary(self, summary: dict[str, Any]) -> None:
+        """``summary.json``."""
         write_json(self.path / "summary.json", summary)
 
 
 @dataclass
 class RunRecord:
+    """A finished run read back: config, history, test values, versions."""
+
     path: Path
     name: str
     config: dict[str, Any]
@@ -124,6 +130,7 @@ class RunRecord:
 
 
 def read_per_query(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """``(qids, {metric: values})`` of a ``test-per-query.tsv`` file."""
     lines = path.read_text(encoding="utf-8").splitlines()
     if not lines:
         raise RunNotFoundError(f"{path} is empty")

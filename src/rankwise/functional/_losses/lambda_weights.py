@@ -45,6 +45,7 @@ LambdaWeighting = str  # a key of LAMBDA_WEIGHTS
 # Each entry maps (state, rows, k, k_rule, mu, light_discount) to the weights of the pairs
 # (positions i in ``rows``, j), broadcastable to [B, rows, L]; its ``pairs`` meta says which
 # pairs LambdaLoss sums over (default "ordered": y_i > y_j; see common.pair_select).
+#: Lambda weightings by name (kind ``"lambda_weights"``).
 LAMBDA_WEIGHTS: Registry[Tensor] = Registry(
     "lambda_weights", per_call=("state", "rows", "k", "k_rule", "mu", "light_discount")
 )
@@ -160,7 +161,7 @@ def _label_pair(state: RankedPairs, rows: slice) -> tuple[Tensor, Tensor]:
 
 @LAMBDA_WEIGHTS.register("ranknet")
 def _ranknet(
-    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light: bool
+    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light_discount: bool
 ) -> Tensor:
     """1 for every pair (Burges et al. 2005)."""
     return torch.ones((), dtype=state.gains.dtype, device=state.gains.device)
@@ -168,7 +169,7 @@ def _ranknet(
 
 @LAMBDA_WEIGHTS.register("label_diff")
 def _label_diff(
-    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light: bool
+    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light_discount: bool
 ) -> Tensor:
     """``|y_i - y_j|``."""
     y_i, y_j = _label_pair(state, rows)
@@ -177,15 +178,15 @@ def _label_diff(
 
 @LAMBDA_WEIGHTS.register("arp2")
 def _arp2(
-    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light: bool
+    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light_discount: bool
 ) -> Tensor:
     """``|y_i - y_j|`` (ARP-Loss2)."""
-    return _label_diff(state, rows, k, k_rule, mu, light)
+    return _label_diff(state, rows, k, k_rule, mu, light_discount)
 
 
 @LAMBDA_WEIGHTS.register("label_diff_pow")
 def _label_diff_pow(
-    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light: bool
+    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light_discount: bool
 ) -> Tensor:
     """``|y_i^2 - y_j^2|`` (allRank)."""
     y_i, y_j = _label_pair(state, rows)
@@ -194,7 +195,7 @@ def _label_diff_pow(
 
 @LAMBDA_WEIGHTS.register("arp1", pairs="distinct")
 def _arp1(
-    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light: bool
+    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light_discount: bool
 ) -> Tensor:
     """``y_i`` over all pairs (ARP-Loss1)."""
     return state.labels[:, rows].unsqueeze(2)
@@ -202,7 +203,7 @@ def _arp1(
 
 @LAMBDA_WEIGHTS.register("ndcg_loss1", pairs="all")
 def _ndcg_loss1(
-    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light: bool
+    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light_discount: bool
 ) -> Tensor:
     """``G_i / D(r_i)`` (Wang et al. 2018)."""
     i, _ = _positions(rows, state.length, state.gains.device)
@@ -221,35 +222,37 @@ def _dcg_factor(
     k: int | None,
     k_rule: KRule,
     mu: float,
-    light: bool,
+    light_discount: bool,
 ) -> Tensor:
-    factor = positional_factor(state, scheme, rows, k=k, k_rule=k_rule, mu=mu, light_discount=light)
+    factor = positional_factor(
+        state, scheme, rows, k=k, k_rule=k_rule, mu=mu, light_discount=light_discount
+    )
     assert factor is not None
     return _gain_gap(state, rows) * factor
 
 
 @LAMBDA_WEIGHTS.register("lambdarank")
 def _lambdarank(
-    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light: bool
+    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light_discount: bool
 ) -> Tensor:
     """``|G_i - G_j| |1/D(r_i) - 1/D(r_j)|`` (Burges 2006)."""
-    return _dcg_factor(state, "lambdarank", rows, k, k_rule, mu, light)
+    return _dcg_factor(state, "lambdarank", rows, k, k_rule, mu, light_discount)
 
 
 @LAMBDA_WEIGHTS.register("ndcg_loss2")
 def _ndcg_loss2(
-    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light: bool
+    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light_discount: bool
 ) -> Tensor:
     """``|G_i - G_j| delta_{|r_i - r_j|}`` (Wang et al. 2018)."""
-    return _dcg_factor(state, "ndcg_loss2", rows, k, k_rule, mu, light)
+    return _dcg_factor(state, "ndcg_loss2", rows, k, k_rule, mu, light_discount)
 
 
 @LAMBDA_WEIGHTS.register("ndcg_loss2pp")
 def _ndcg_loss2pp(
-    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light: bool
+    state: RankedPairs, rows: slice, k: int | None, k_rule: KRule, mu: float, light_discount: bool
 ) -> Tensor:
     """``mu * ndcg_loss2 + lambdarank`` (Wang et al. 2018)."""
-    return _dcg_factor(state, "ndcg_loss2pp", rows, k, k_rule, mu, light)
+    return _dcg_factor(state, "ndcg_loss2pp", rows, k, k_rule, mu, light_discount)
 
 
 def pair_keep(state: RankedPairs, rows: slice, k: int | None, k_rule: KRule) -> Tensor | None:

@@ -273,8 +273,8 @@ def rcr_loss(
 
     The listwise term ranks with sigmoid-normalized scores, so the optimum of both terms
     is the same calibrated probability and the scores stay usable as CTR-like
-    probabilities (check with :func:`rankwise.metrics.log_loss` /
-    :func:`~rankwise.metrics.expected_calibration_error`). Labels are clipped to [0, 1].
+    probabilities (check with :func:`rankwise.functional.log_loss` /
+    :func:`~rankwise.functional.expected_calibration_error`). Labels are clipped to [0, 1].
     Every list with a real item carries signal (the pointwise term).
     """
     if not 0.0 <= alpha <= 1.0:

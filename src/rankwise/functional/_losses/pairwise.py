@@ -376,7 +376,7 @@ def mw_loss(
     with P the items with ``label >= threshold`` and N the others ("Optimizing What
     Matters: AUC-Driven Learning for Robust Neural Retrieval", 2025). Minimising it
     maximises a smooth Wilcoxon-Mann-Whitney statistic, i.e. the list's AUC
-    (:func:`rankwise.metrics.auc`). A list without a positive or without a negative item
+    (:func:`rankwise.functional.auc`). A list without a positive or without a negative item
     carries no signal.
     """
     x = prepare("mw_loss", scores, labels, mask, weights, reduction)
