@@ -173,6 +173,22 @@ def _ideal(
 # evaluated on several metrics is ranked once per tie convention.
 
 
+# The DCG family has one formula each, shared by the exact metrics (on lists ranked by
+# rank_lists, with ties averaged) and their smooth forms from ranks (the approximate-metric
+# losses): DCG is the sum of gains times each one's discount weight, NDCG divides it by the
+# ideal DCG. Only the weights differ: expected discounts of ranked positions, or smooth
+# discounts of smooth ranks times a smooth top-k membership.
+def discounted_gain(gains: Tensor, weights: Tensor) -> tuple[Tensor, Tensor]:
+    """[B] ``sum gains * weights`` and whether the list has a positive gain."""
+    return (gains * weights).sum(dim=1), (gains > 0).any(dim=1)
+
+
+def normalized_by_ideal(dcg: Tensor, idcg: Tensor) -> tuple[Tensor, Tensor]:
+    """[B] ``dcg / idcg`` (0 where the ideal DCG is 0) and whether it is positive."""
+    has = idcg > 0
+    return dcg / torch.where(has, idcg, torch.ones_like(idcg)), has
+
+
 def dcg_kernel(
     ranked: RankedLists, labels: Tensor, mask: Tensor, *, k: int | None = None, gain: Gain = "exp2"
 ) -> tuple[Tensor, Tensor]:
@@ -180,7 +196,7 @@ def dcg_kernel(
     g = ranked_gains(ranked, gain)
     weights = _cut(discounts(g.shape[1], g.dtype, g.device), k)
     cols = ranked.columns_for_cutoff(k)
-    value = (g[:, :cols] * expected_position_weight(ranked, weights, cols)).sum(dim=1)
+    value, _ = discounted_gain(g[:, :cols], expected_position_weight(ranked, weights, cols))
     return value, (g > 0).any(dim=1)
 
 
@@ -202,8 +218,7 @@ def ndcg_kernel(
     else:
         ideal_y, ideal_m = _ideal(labels, mask, ideal_labels, ideal_mask, "ndcg")
         idcg = ideal_dcg(ideal_y, ideal_m, k, gain)
-    has_relevant = idcg > 0
-    return actual / torch.where(has_relevant, idcg, torch.ones_like(idcg)), has_relevant
+    return normalized_by_ideal(actual, idcg)
 
 
 def precision_kernel(
@@ -925,8 +940,7 @@ def dcg_from_ranks(
 ) -> tuple[Tensor, Tensor]:
     """Σ gain(y_i) c_i / log2(1 + r_i) per list, and whether the list has a positive gain."""
     g = apply_gain(labels, gain) * mask
-    value = (g * cutoff * discount(ranks.clamp(min=1.0))).sum(dim=1)
-    return value, (g > 0).any(dim=1)
+    return discounted_gain(g, cutoff * discount(ranks.clamp(min=1.0)))
 
 
 def ndcg_from_ranks(
@@ -940,9 +954,7 @@ def ndcg_from_ranks(
 ) -> tuple[Tensor, Tensor]:
     """DCG from ranks divided by the exact IDCG@k (computed from the labels, no gradient)."""
     value, _ = dcg_from_ranks(ranks, labels, mask, cutoff, gain=gain)
-    idcg = ideal_dcg(labels, mask, k, gain)
-    has = idcg > 0
-    return value / torch.where(has, idcg, torch.ones_like(idcg)), has
+    return normalized_by_ideal(value, ideal_dcg(labels, mask, k, gain))
 
 
 def reciprocal_rank_from_ranks(
