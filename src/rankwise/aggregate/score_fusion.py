@@ -227,28 +227,18 @@ def fuse(
     return combine_contributions(contribution, m, method=method, weights=weights)
 
 
-@FUSION_METHODS.register("comb_sum", combine="sum")
-def _comb_sum(scores: Tensor, mask: Tensor, normalization: str, k: float) -> Tensor:
-    """CombSUM: the sum of the (weighted) normalized scores."""
+def _normalized(scores: Tensor, mask: Tensor, normalization: str, k: float) -> Tensor:
+    """The run's normalized scores (what the score-based methods combine)."""
     return normalize_scores(scores, mask=mask, method=normalization)
 
 
-@FUSION_METHODS.register("weighted_sum", combine="sum")
-def _weighted_sum(scores: Tensor, mask: Tensor, normalization: str, k: float) -> Tensor:
-    """CombSUM with required per-run weights."""
-    return normalize_scores(scores, mask=mask, method=normalization)
-
-
-@FUSION_METHODS.register("comb_mnz", combine="mnz")
-def _comb_mnz(scores: Tensor, mask: Tensor, normalization: str, k: float) -> Tensor:
-    """CombMNZ: CombSUM times the number of runs that retrieved the item."""
-    return normalize_scores(scores, mask=mask, method=normalization)
-
-
-@FUSION_METHODS.register("comb_max", combine="max")
-def _comb_max(scores: Tensor, mask: Tensor, normalization: str, k: float) -> Tensor:
-    """CombMAX: the largest (weighted) normalized score."""
-    return normalize_scores(scores, mask=mask, method=normalization)
+for _name, _combine, _doc in (
+    ("comb_sum", "sum", "CombSUM: the sum of the (weighted) normalized scores."),
+    ("weighted_sum", "sum", "CombSUM with required per-run weights."),
+    ("comb_mnz", "mnz", "CombMNZ: CombSUM times the number of runs that retrieved the item."),
+    ("comb_max", "max", "CombMAX: the largest (weighted) normalized score."),
+):
+    FUSION_METHODS.add(_name, _normalized, _doc, combine=_combine)
 
 
 @FUSION_METHODS.register("rrf", combine="sum")

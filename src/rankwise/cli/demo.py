@@ -1,13 +1,7 @@
-"""``rankwise demo``: rankwise end to end on the embedded synthetic data.
-
-1. The data pipeline: generate MSLR-shaped data (136 features, graded labels 0-4, a
-   list-context effect), write SVMlight, parse it back, cache, reload, check the round
-   trip.
-2. Three rankers on the same train/valid/test split, through the same code path as
-   ``rankwise train``: a LightGBM LambdaMART baseline, an MLP and the context-aware
-   self-attention ranker, both trained with NeuralNDCG and early stopping.
-3. The comparison table (LightGBM is the baseline of the significance marks) and an
-   HTML report (``demo-report.html``).
+"""``rankwise demo``: rankwise end to end on the embedded synthetic data — the data
+pipeline, three rankers (LightGBM, an MLP and the context-aware ranker) through the code
+path of ``rankwise train``, the comparison table and an HTML report
+(:mod:`rankwise.report.demo` says what each step does).
 
 About 5 minutes on 2 CPU cores with the defaults; ``--quick`` runs a small version.
 """

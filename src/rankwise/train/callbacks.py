@@ -41,6 +41,7 @@ from rankwise.errors import NonFiniteLossError
 from rankwise.train.checkpoint import Checkpoint, save_checkpoint
 from rankwise.train.logs import RowLog, TensorBoardWriter
 from rankwise.train.progress import EpochProgress
+from rankwise.train.rundir import RunDirectory
 
 if TYPE_CHECKING:
     from rankwise.train.trainer import Trainer
@@ -234,18 +235,10 @@ class Checkpointing(Callback):
     resolved config, metrics...) and the trainer's whole state (what a resume loads)."""
 
     def __init__(self, directory: str | Path, static: dict[str, Any] | None = None) -> None:
-        self.folder = Path(directory) / "checkpoints"
+        run_dir = RunDirectory(directory)
+        self.last = run_dir.last_checkpoint
+        self.best = run_dir.best_checkpoint
         self.static = dict(static or {})
-
-    @property
-    def last(self) -> Path:
-        """``checkpoints/last.pt``."""
-        return self.folder / "last.pt"
-
-    @property
-    def best(self) -> Path:
-        """``checkpoints/best.pt``."""
-        return self.folder / "best.pt"
 
     def _checkpoint(self, trainer: Trainer) -> Checkpoint:
         return Checkpoint(
