@@ -73,7 +73,12 @@ def log_loss(
     eps: float = 1e-7,
     reduction: Reduction = "mean",
 ) -> Tensor:
-    """Binary cross-entropy of probabilities (or logits) against targets in [0, 1]."""
+    """Binary cross-entropy of probabilities (or logits) against targets in [0, 1].
+
+    Example:
+        >>> round(float(log_loss(torch.tensor([0.5, 0.5]), torch.tensor([1.0, 0.0]))), 4)  # log 2
+        0.6931
+    """
     check_reduction(reduction, "log_loss")
     p, y = _prepare(probs, labels, mask, threshold, from_logits, "log_loss")
     if from_logits:
@@ -94,7 +99,12 @@ def brier_score(
     from_logits: bool = False,
     reduction: Reduction = "mean",
 ) -> Tensor:
-    """Mean squared difference between probability and target (Brier 1950)."""
+    """Mean squared difference between probability and target (Brier 1950).
+
+    Example:
+        >>> brier_score(torch.tensor([0.8, 0.4]), torch.tensor([1.0, 0.0]))  # (0.04 + 0.16) / 2
+        tensor(0.1000, dtype=torch.float64)
+    """
     check_reduction(reduction, "brier_score")
     p, y = _prepare(probs, labels, mask, threshold, from_logits, "brier_score")
     if from_logits:
@@ -118,6 +128,11 @@ def expected_calibration_error(
     ``"uniform"``: bins of equal width on [0, 1] (the last bin includes 1);
     ``"quantile"``: bins holding equal numbers of items. Empty bins contribute nothing.
     Returns a scalar (0 for no items).
+
+    Example:
+        >>> # every prediction 0.5 and half of the labels 1: perfectly calibrated
+        >>> expected_calibration_error(torch.full((4,), 0.5), torch.tensor([1.0, 0.0, 1.0, 0.0]))
+        tensor(0., dtype=torch.float64)
     """
     if n_bins < 1:
         raise ValueError(f"expected_calibration_error: n_bins must be >= 1, got {n_bins}")

@@ -139,7 +139,15 @@ def rnd(
     empty: Empty = "zero",
     reduction: Reduction = "mean",
 ) -> Tensor:
-    """Normalized discounted difference (rND) of Yang & Stoyanovich 2017 (module docstring)."""
+    """Normalized discounted difference (rND) of Yang & Stoyanovich 2017 (module docstring).
+
+    Example:
+        >>> scores = -torch.arange(20.0).unsqueeze(0)  # item 0 first
+        >>> float(rnd(scores, torch.tensor([[1, 0] * 10])))  # proportional at every cut-off
+        0.0
+        >>> float(rnd(scores, torch.tensor([[0] * 10 + [1] * 10])))  # protected last: the worst
+        1.0
+    """
     return _group_fairness("rND", scores, groups, mask, step, ties, empty, reduction)
 
 
@@ -154,7 +162,13 @@ def rkl(
     empty: Empty = "zero",
     reduction: Reduction = "mean",
 ) -> Tensor:
-    """Normalized discounted KL-divergence (rKL) of Yang & Stoyanovich 2017."""
+    """Normalized discounted KL-divergence (rKL) of Yang & Stoyanovich 2017.
+
+    Example:
+        >>> groups = torch.tensor([[1] * 10 + [0] * 10])  # protected items all on top
+        >>> bool(rkl(-torch.arange(20.0).unsqueeze(0), groups) > 0)
+        True
+    """
     return _group_fairness("rKL", scores, groups, mask, step, ties, empty, reduction)
 
 
@@ -172,6 +186,11 @@ def rrd(
     """Normalized discounted ratio difference (rRD) of Yang & Stoyanovich 2017.
 
     Meaningful when the protected group is the minority of the list.
+
+    Example:
+        >>> groups = torch.tensor([[1] * 5 + [0] * 15])  # a protected minority, on top
+        >>> bool(rrd(-torch.arange(20.0).unsqueeze(0), groups) > 0)
+        True
     """
     return _group_fairness("rRD", scores, groups, mask, step, ties, empty, reduction)
 
@@ -200,6 +219,12 @@ def exposure_disparity(
 
     :math:`G_1` is the protected group, so a positive value means it is under-exposed.
     Lists without both groups follow ``empty``.
+
+    Example:
+        >>> # the protected items ranked first are over-exposed: a negative disparity
+        >>> groups = torch.tensor([[1, 1, 0, 0]])
+        >>> bool(exposure_disparity(torch.tensor([[4.0, 3.0, 2.0, 1.0]]), groups) < 0)
+        True
     """
     check_reduction(reduction, "exposure_disparity")
     if kind not in ("demographic_parity", "disparate_treatment"):

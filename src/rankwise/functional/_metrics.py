@@ -640,6 +640,10 @@ def precision(
     ``short_lists="whole"`` (default, Rax) divides by ``min(k, list length)``, so a list
     shorter than k counts as a whole list; ``"pad"`` divides by ``k`` as if the missing
     positions held non-relevant items (trec_eval ``P_k``, ranx).
+
+    Example:
+        >>> precision(torch.tensor([[3.0, 2.0, 1.0]]), torch.tensor([[1.0, 0.0, 1.0]]), k=2)
+        tensor(0.5000)
     """
     return _metric(
         "precision",
@@ -674,6 +678,10 @@ def recall(
 
     The number of relevant items comes from ``ideal_labels`` when given (e.g. all
     judged documents, including those a run did not retrieve).
+
+    Example:
+        >>> recall(torch.tensor([[3.0, 2.0, 1.0]]), torch.tensor([[1.0, 0.0, 1.0]]), k=1)
+        tensor(0.5000)
     """
     return _metric(
         "recall",
@@ -707,6 +715,11 @@ def r_precision(
     """R-precision: precision at R, where R is the list's number of relevant items.
 
     Equals recall@R. trec_eval ``Rprec`` (with ``ideal_labels`` = all judgements).
+
+    Example:
+        >>> # R = 2 relevant items; one of them in the top 2
+        >>> r_precision(torch.tensor([[3.0, 2.0, 1.0]]), torch.tensor([[1.0, 0.0, 1.0]]))
+        tensor(0.5000)
     """
     return _metric(
         "r_precision",
@@ -742,6 +755,11 @@ def hits(
     ``binary=False`` gives the number of relevant items in the top k instead (ranx's
     ``hits``). With ``ties="average"`` the binary form is the exact probability of a hit
     when the tie group that straddles position k is ordered at random (hypergeometric).
+
+    Example:
+        >>> s, y = torch.tensor([[3.0, 2.0, 1.0]]), torch.tensor([[0.0, 1.0, 0.0]])
+        >>> hits(s, y, k=1), hits(s, y, k=2)
+        (tensor(0.), tensor(1.))
     """
     return _metric(
         "hits",
@@ -775,6 +793,10 @@ def reciprocal_rank(
     With ``ties="average"``: if the first tie group holding a relevant item spans
     positions a+1..a+t and holds r relevant items, the first of them is at a+j with
     probability C(t-j, r-1)/C(t, r); the value is the expectation of 1/(a+j).
+
+    Example:
+        >>> reciprocal_rank(torch.tensor([[3.0, 2.0, 1.0]]), torch.tensor([[0.0, 1.0, 0.0]]))
+        tensor(0.5000)
     """
     return _metric(
         "reciprocal_rank",
@@ -811,6 +833,11 @@ def average_precision(
     exact expectation (McSherry & Najork 2008): in a tie group of t items with r relevant
     after R' relevant items, position a+j holds a relevant item with probability r/t, and
     then has on average R' + 1 + (j-1)(r-1)/(t-1) relevant items at or above it.
+
+    Example:
+        >>> # relevant at ranks 1 and 3: (1/1 + 2/3) / 2
+        >>> average_precision(torch.tensor([[3.0, 2.0, 1.0]]), torch.tensor([[1.0, 0.0, 1.0]]))
+        tensor(0.8333)
     """
     return _metric(
         "average_precision",
@@ -847,6 +874,11 @@ def err(
     the label scale (4 for MSLR/Yahoo; a label above it is an error). With
     ``ties="average"`` the exact expectation uses, per tie group, the average product of
     :math:`1-R` over m-item subsets (a stable O(L^2) recursion).
+
+    Example:
+        >>> # one grade-4 item first: its stop probability (2^4 - 1) / 2^4
+        >>> err(torch.tensor([[2.0, 1.0]]), torch.tensor([[4.0, 0.0]]))
+        tensor(0.9375)
     """
     return _metric(
         "err", err_kernel, scores, labels, mask, k, empty, ties, reduction, max_label=max_label
@@ -870,6 +902,10 @@ def auc(
     ``roc_auc_score``). A list without both a relevant and a non-relevant item follows
     ``empty`` (scikit-learn returns NaN there; use ``empty="skip"``). No cut-off ``k``:
     AUC is a whole-list measure.
+
+    Example:
+        >>> auc(torch.tensor([[3.0, 2.0, 1.0]]), torch.tensor([[1.0, 0.0, 1.0]]))  # 1 of 2 pairs
+        tensor(0.5000)
     """
     return _metric(
         "auc", auc_kernel, scores, labels, mask, None, empty, ties, reduction, threshold=threshold
@@ -892,6 +928,11 @@ def pair_accuracy(
     scores count 1/2 with ``ties="average"``, 0 with ``"pessimistic"`` (Rax's ``opa``), 1
     with ``"optimistic"``, and by input order with ``"stable"``. A list without a pair of
     different labels follows ``empty``. Memory is O(B·L²), computed in chunks of lists.
+
+    Example:
+        >>> # pairs (b over a) wrong, (a over c) and (b over c) right
+        >>> pair_accuracy(torch.tensor([[3.0, 2.0, 1.0]]), torch.tensor([[1.0, 2.0, 0.0]]))
+        tensor(0.6667)
     """
     return _metric(
         "pair_accuracy", pair_accuracy_kernel, scores, labels, mask, None, empty, ties, reduction
@@ -912,6 +953,10 @@ def preference_accuracy(
     Rankings": ``chosen_scores`` and ``rejected_scores`` [N] are a model's scores (e.g.
     log-likelihoods) of the preferred and the rejected response of each pair. A tie
     counts 1/2 (``"average"``), 0 or 1. ``reduction="none"`` gives the credit per pair.
+
+    Example:
+        >>> preference_accuracy(torch.tensor([2.0, 1.0, 3.0]), torch.tensor([1.0, 1.0, 4.0]))
+        tensor(0.5000, dtype=torch.float64)
     """
     check_reduction(reduction, "preference_accuracy")
     if chosen_scores.shape != rejected_scores.shape:

@@ -61,6 +61,11 @@ def neural_sort(
     Returns [B, L, L], or [S, B, L, L] with ``stochastic=True`` (S = ``n_samples``
     Gumbel-perturbed samples: scores shifted to be positive, optionally logged, plus
     ``beta`` times standard Gumbel noise drawn from ``generator``).
+
+    Example:
+        >>> p = neural_sort(torch.tensor([[3.0, 1.0, 2.0]]), temperature=0.01)
+        >>> p.argmax(dim=2)  # rank r holds item p[0, r].argmax()
+        tensor([[0, 2, 1]])
     """
     if temperature <= 0:
         raise ValueError(f"neural_sort: temperature must be > 0, got {temperature}")
@@ -231,6 +236,12 @@ def sinkhorn(
     matrix-vector products; the reverse pass (hand-written, checked by gradcheck) walks
     the steps back with two more and forms the gradient of K in a single product, so
     memory is K twice plus a few [B, L] vectors per step.
+
+    Example:
+        >>> p = sinkhorn(torch.tensor([[[2.0, 1.0], [1.0, 1.0]]]))
+        >>> ones = torch.ones(1, 2)
+        >>> torch.allclose(p.sum(1), ones, atol=1e-5), torch.allclose(p.sum(2), ones, atol=1e-5)
+        (True, True)
     """
     if stop not in ("list", "batch"):
         raise ValueError(f"sinkhorn: stop must be 'list' or 'batch', got {stop!r}")
@@ -249,7 +260,12 @@ def sinkhorn(
 
 
 def soft_sort(scores: Tensor, mask: Tensor | None = None, *, temperature: float = 1.0) -> Tensor:
-    """SoftSort relaxed permutation matrices [B, L, L] (module docstring)."""
+    """SoftSort relaxed permutation matrices [B, L, L] (module docstring).
+
+    Example:
+        >>> soft_sort(torch.tensor([[3.0, 1.0, 2.0]]), temperature=0.01).argmax(dim=2)
+        tensor([[0, 2, 1]])
+    """
     if temperature <= 0:
         raise ValueError(f"soft_sort: temperature must be > 0, got {temperature}")
     m = _check(scores, mask, "soft_sort")
@@ -302,6 +318,11 @@ def sorting_network(
     rows of P the same way, so P stays doubly stochastic. Masked items enter as a value
     far below every real score, sink to the end, and are zeroed in P. ``bitonic`` pads
     the list to a power of two.
+
+    Example:
+        >>> _, p = sorting_network(torch.tensor([[3.0, 1.0, 2.0]]), steepness=100.0)
+        >>> p.argmax(dim=2)
+        tensor([[0, 2, 1]])
     """
     if steepness <= 0:
         raise ValueError(f"sorting_network: steepness must be > 0, got {steepness}")
@@ -366,6 +387,10 @@ def soft_rank(
     :math:`[x \ge 0]` replaced by its upper bound :math:`\operatorname{relu}(x + 1)` (Rax's
     ``bound_t12n``; ``temperature`` unused); ``"neural_sort"``: :math:`P^\top (1, 2, ...)`
     from :func:`neural_sort`.
+
+    Example:
+        >>> soft_rank(torch.tensor([[3.0, 1.0, 2.0]]), temperature=0.01).round()
+        tensor([[1., 3., 2.]])
     """
     m = _check(scores, mask, "soft_rank")
     s = scores.masked_fill(~m, 0.0)

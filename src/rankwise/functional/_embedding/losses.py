@@ -92,6 +92,13 @@ def multi_similarity_loss(
     (:func:`rankwise.functional.multi_similarity_mining`); None uses every pair, as
     pytorch-metric-learning's ``MultiSimilarityLoss`` without a miner. Elements: one per
     anchor (all N, ``mean`` by default).
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+        >>> y = torch.tensor([0, 0, 1, 1])
+        >>> mixed = x[[0, 2, 1, 3]]  # the same points with the classes mixed up
+        >>> bool(multi_similarity_loss(x, y) < multi_similarity_loss(mixed, y))
+        True
     """
     close, pos, neg = _setup(
         "multi_similarity_loss", embeddings, labels, reduction, similarity, normalize
@@ -125,6 +132,12 @@ def circle_pair_loss(
     gradient, as in the paper), :math:`\Delta_p = 1 - m`, :math:`\Delta_n = m`. The masks
     mark real entries; a row without a positive or a negative contributes 0. Elements:
     one per row.
+
+    Example:
+        >>> good = circle_pair_loss(torch.tensor([[0.9]]), torch.tensor([[0.1]]), gamma=32.0)
+        >>> bad = circle_pair_loss(torch.tensor([[0.1]]), torch.tensor([[0.9]]), gamma=32.0)
+        >>> bool(good < bad)
+        True
     """
     check_reduction(reduction, "circle_pair_loss")
     if pos_scores.dim() != 2 or neg_scores.dim() != 2 or pos_scores.shape[0] != neg_scores.shape[0]:
@@ -158,7 +171,15 @@ def circle_loss(
     """Circle loss with class labels: :func:`circle_pair_loss` with each anchor's row of the
     similarity matrix split into its positive and negative pairs. Elements: one per anchor;
     ``"mean"`` averages over the anchors with a non-zero loss, as pytorch-metric-learning's
-    ``CircleLoss``."""
+    ``CircleLoss``.
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+        >>> y = torch.tensor([0, 0, 1, 1])
+        >>> mixed = x[[0, 2, 1, 3]]  # the same points with the classes mixed up
+        >>> bool(circle_loss(x, y, gamma=32.0) < circle_loss(mixed, y, gamma=32.0))
+        True
+    """
     close, pos, neg = _setup("circle_loss", embeddings, labels, reduction, similarity, normalize)
     return circle_pair_loss(
         close, close, pos_mask=pos, neg_mask=neg, margin=margin, gamma=gamma, reduction=reduction
@@ -189,6 +210,13 @@ def triplet_margin_loss(
     :func:`~rankwise.functional._embedding.mining.mine_triplets`, with ``mining_margin`` defaulting
     to ``margin``). Elements: one per triplet; ``"mean"`` averages over the triplets that
     violate the margin (as pytorch-metric-learning).
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+        >>> y = torch.tensor([0, 0, 1, 1])
+        >>> mixed = x[[0, 2, 1, 3]]  # the same points with the classes mixed up
+        >>> bool(triplet_margin_loss(x, y, margin=0.2) < triplet_margin_loss(mixed, y, margin=0.2))
+        True
     """
     close, pos, neg = _setup(
         "triplet_margin_loss", embeddings, labels, reduction, similarity, normalize
@@ -226,6 +254,13 @@ def contrastive_loss(
     and negative parts are reduced separately and summed (pytorch-metric-learning's
     convention; with ``"mean"`` each part averages over its active pairs). With
     ``"none"`` returns the positive-pair values followed by the negative-pair values.
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+        >>> y = torch.tensor([0, 0, 1, 1])
+        >>> mixed = x[[0, 2, 1, 3]]  # the same points with the classes mixed up
+        >>> bool(contrastive_loss(x, y) < contrastive_loss(mixed, y))
+        True
     """
     close, pos, neg = _setup(
         "contrastive_loss", embeddings, labels, reduction, similarity, normalize
@@ -261,6 +296,13 @@ def nt_xent_loss(
     Other positives of a are not in the denominator. Elements: one per positive pair
     (ordered, so each unordered pair counts twice); an anchor without a negative gives 0.
     Computed with log-sum-exp, so it stays finite for any temperature.
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+        >>> y = torch.tensor([0, 0, 1, 1])
+        >>> mixed = x[[0, 2, 1, 3]]  # the same points with the classes mixed up
+        >>> bool(nt_xent_loss(x, y, temperature=0.5) < nt_xent_loss(mixed, y, temperature=0.5))
+        True
     """
     close, pos, neg = _setup("nt_xent_loss", embeddings, labels, reduction, similarity, normalize)
     logits = close / temperature
@@ -289,6 +331,13 @@ def supcon_loss(
     - \log\sum_{j \ne i} e^{S_{ij}/\tau}\big]`.
     Elements: one per anchor; ``"mean"`` averages over the anchors with a positive, whose
     loss is > 0 (pytorch-metric-learning's convention).
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+        >>> y = torch.tensor([0, 0, 1, 1])
+        >>> mixed = x[[0, 2, 1, 3]]  # the same points with the classes mixed up
+        >>> bool(supcon_loss(x, y) < supcon_loss(mixed, y))
+        True
     """
     close, pos, neg = _setup("supcon_loss", embeddings, labels, reduction, similarity, normalize)
     logits = close / temperature
@@ -317,6 +366,11 @@ def info_nce_loss(
     default positives). Elements: one per query (``none`` with ``symmetric``: [2, N]).
     Dense: memory N x M; :func:`~rankwise.functional._embedding.tiled.tiled_info_nce_loss` gives the
     same value and gradient block by block.
+
+    Example:
+        >>> q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> bool(info_nce_loss(q, q) < info_nce_loss(q, q.flip(0)))  # matching keys cost less
+        True
     """
     check_embeddings(queries, "info_nce_loss", "queries")
     check_embeddings(keys, "info_nce_loss", "keys")
@@ -367,6 +421,11 @@ def siglip_loss(
     i = j else -1. ``log_temperature`` t' and ``bias`` b are learnable in
     :class:`rankwise.losses.SigLIPLoss` (initialized to log 10 and -10 as the paper).
     Elements: one per row i (the sum over j); ``mean`` divides by N as the paper.
+
+    Example:
+        >>> q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> bool(siglip_loss(q, q) < siglip_loss(q, q.flip(0)))
+        True
     """
     check_embeddings(x, "siglip_loss", "x")
     check_embeddings(y, "siglip_loss", "y")
@@ -385,7 +444,13 @@ def siglip_loss(
 def alignment_loss(x: Tensor, y: Tensor, *, alpha: float = 2.0, normalize: bool = True) -> Tensor:
     r"""Alignment (Wang & Isola, "Understanding Contrastive Representation Learning through
     Alignment and Uniformity on the Hypersphere", ICML 2020):
-    :math:`\mathbb{E}_i \|x_i - y_i\|_2^\alpha` over positive pairs (rows of ``x``, ``y``)."""
+    :math:`\mathbb{E}_i \|x_i - y_i\|_2^\alpha` over positive pairs (rows of ``x``, ``y``).
+
+    Example:
+        >>> q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> alignment_loss(q, q)  # identical pairs are perfectly aligned
+        tensor(0.)
+    """
     check_embeddings(x, "alignment_loss", "x")
     if x.shape != y.shape:
         raise ValueError(
@@ -399,7 +464,13 @@ def alignment_loss(x: Tensor, y: Tensor, *, alpha: float = 2.0, normalize: bool 
 
 def uniformity_loss(x: Tensor, *, t: float = 2.0, normalize: bool = True) -> Tensor:
     r"""Uniformity (Wang & Isola 2020): :math:`\log \mathbb{E}_{i<j} e^{-t\|x_i - x_j\|_2^2}`,
-    lower is more uniform on the sphere. Needs at least 2 rows."""
+    lower is more uniform on the sphere. Needs at least 2 rows.
+
+    Example:
+        >>> spread = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+        >>> bool(uniformity_loss(spread) < uniformity_loss(torch.tensor([[1.0, 0.0], [0.9, 0.1]])))
+        True
+    """
     check_embeddings(x, "uniformity_loss", "x")
     if x.shape[0] < 2:
         raise ValueError("uniformity_loss: needs at least 2 embeddings")
@@ -413,7 +484,13 @@ def dispersive_loss(z: Tensor, *, temperature: float = 1.0, normalize: bool = Fa
     r"""Dispersive loss (Wang & He, "Diffuse and Disperse: Image Generation with
     Representation Regularization", 2025): an InfoNCE-style regularizer with no positive
     pairs, :math:`\log \mathbb{E}_{i<j} e^{-\|z_i - z_j\|_2^2/\tau}`, which pushes a batch's
-    representations apart. ``z`` [N, ...] is flattened per item."""
+    representations apart. ``z`` [N, ...] is flattened per item.
+
+    Example:
+        >>> apart, close = torch.tensor([[1.0], [-1.0]]), torch.tensor([[1.0], [0.9]])
+        >>> bool(dispersive_loss(apart) < dispersive_loss(close))
+        True
+    """
     flat = z.reshape(z.shape[0], -1)
     return uniformity_loss(flat, t=1.0 / temperature, normalize=normalize)
 
@@ -447,6 +524,12 @@ def contextual_similarity(
     :math:`R = M^{(k/2)} \odot M^{(k/2)\top}`: :math:`C = R\tilde W / |R_i|`, symmetrised.
     The indicators are steps with a straight-through gradient of ``slope`` (the paper's
     estimator); normalizing counts carry no gradient.
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+        >>> c = contextual_similarity(x, k=2)
+        >>> bool(c[0, 1] > c[0, 2])  # neighbours share context, the far pair does not
+        True
     """
     check_embeddings(embeddings, "contextual_similarity")
     n = embeddings.shape[0]
@@ -489,6 +572,13 @@ def contextual_similarity_loss(
     ``neg_margin``), plus ``regularization`` times
     :math:`(\bar S - \text{target\_mean\_similarity})^2` (the paper's similarity
     regularizer on the mean cosine similarity).
+
+    Example:
+        >>> x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+        >>> y = torch.tensor([0, 0, 1, 1])
+        >>> mixed = x[[0, 2, 1, 3]]
+        >>> bool(contextual_similarity_loss(x, y, k=2) < contextual_similarity_loss(mixed, y, k=2))
+        True
     """
     check_embeddings(embeddings, "contextual_similarity_loss")
     check_class_labels(labels, embeddings.shape[0], "contextual_similarity_loss")
@@ -524,6 +614,12 @@ def proto_triplet_loss(
     :math:`[d(q, \mu_y) - d(q, \mu_c) + \text{margin}]_+` (``hardest``: only the closest
     other prototype). Each query's class must appear in the support set. Elements: one per
     (query, other class), or per query with ``hardest``.
+
+    Example:
+        >>> support = torch.tensor([[0.0, 0.0], [4.0, 4.0]]); labels = torch.tensor([0, 1])
+        >>> query = torch.tensor([[0.1, 0.0]])  # near its own class's prototype
+        >>> proto_triplet_loss(support, labels, query, torch.tensor([0]))
+        tensor(0.)
     """
     for t, what in ((support, "support"), (query, "query")):
         check_embeddings(t, "proto_triplet_loss", what)

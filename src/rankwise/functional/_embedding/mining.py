@@ -15,7 +15,14 @@ TripletMining = Literal["all", "batch_hard", "hard", "semihard", "easy"]
 
 
 def all_triplets(pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Every (a, p, n) with (a, p) a positive pair and (a, n) a negative pair."""
+    """Every (a, p, n) with (a, p) a positive pair and (a, n) a negative pair.
+
+    Example:
+        >>> from rankwise.functional import label_masks
+        >>> positive, negative = label_masks(torch.tensor([0, 0, 1]))
+        >>> [t.tolist() for t in all_triplets(positive, negative)]  # (anchor, positive, negative)
+        [[0, 1], [1, 0], [2, 2]]
+    """
     valid = pos.unsqueeze(2) & neg.unsqueeze(1)  # [a, p, n]
     a, p, n = valid.nonzero(as_tuple=True)
     return a, p, n
@@ -43,6 +50,15 @@ def mine_triplets(
 
     (``hard``/``semihard``/``easy`` also keep only triplets with ``gap <= margin`` where
     stated, as pytorch-metric-learning's ``TripletMarginMiner``.)
+
+    Example:
+        >>> from rankwise.functional import closeness, label_masks
+        >>> x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]]); y = torch.tensor([0, 0, 1])
+        >>> positive, negative = label_masks(y)
+        >>> close = closeness(x)
+        >>> a, p, n = mine_triplets(close, positive, negative, mining="batch_hard", margin=0.1)
+        >>> (a.tolist(), p.tolist(), n.tolist())  # item 2 has no positive
+        ([0, 1], [1, 0], [2, 2])
     """
     close = close.detach()
     if mining == "batch_hard":
@@ -77,6 +93,15 @@ def multi_similarity_mining(
     than the anchor's hardest positive); a positive pair (i, p) is kept when
     ``S_ip - epsilon < max_n S_in``. An anchor with no positive (no negative) keeps no
     negative (no positive) pair. Returns the reduced ``(pos, neg)`` masks.
+
+    Example:
+        >>> from rankwise.functional import closeness, label_masks
+        >>> x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]]); y = torch.tensor([0, 0, 1])
+        >>> positive, negative = label_masks(y)
+        >>> close = closeness(x)
+        >>> kept_pos, kept_neg = multi_similarity_mining(close, positive, negative, epsilon=0.1)
+        >>> bool(kept_pos.sum() <= positive.sum() and kept_neg.sum() <= negative.sum())
+        True
     """
     close = close.detach()
     hardest_pos = close.masked_fill(~pos, float("inf")).amin(dim=1, keepdim=True)

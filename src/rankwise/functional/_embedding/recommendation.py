@@ -51,7 +51,12 @@ def bpr_loss(
 ) -> Tensor:
     r"""Bayesian personalised ranking (Rendle et al., UAI 2009):
     :math:`-\log\sigma(s_{u,i} - s_{u,j})` averaged over a user's sampled negatives j
-    (the pairwise logistic loss of the list ``[pos, negs]``)."""
+    (the pairwise logistic loss of the list ``[pos, negs]``).
+
+    Example:
+        >>> round(float(bpr_loss(torch.tensor([0.0]), torch.tensor([[0.0]]))), 4)  # -log sigmoid(0)
+        0.6931
+    """
     scores, labels, mask = as_lists(pos_scores, neg_scores, neg_mask, "bpr_loss")
     return pairwise_logistic_loss(scores, labels, mask=mask, reduction=reduction)
 
@@ -71,7 +76,13 @@ def sampled_softmax_loss(
     :math:`s/\tau - \log Q(i)`, Q the probability with which the sampler draws item i
     (``log_q_pos`` [B], ``log_q_neg`` [B, n]; omitted = uniform sampling, no correction).
     The correction removes the sampler's bias toward popular items from the estimate of
-    the full softmax."""
+    the full softmax.
+
+    Example:
+        >>> value = sampled_softmax_loss(torch.tensor([0.0]), torch.tensor([[0.0]]))
+        >>> round(float(value), 4)  # log 2
+        0.6931
+    """
     scores, labels, mask = as_lists(pos_scores, neg_scores, neg_mask, "sampled_softmax_loss")
     logits = scores / temperature
     if (log_q_pos is None) != (log_q_neg is None):
@@ -93,7 +104,13 @@ def ccl_loss(
     r"""Cosine contrastive loss CCL of SimpleX (Mao et al., CIKM 2021):
     :math:`(1 - \hat y_{ui}) + \frac{w}{|N|}\sum_{j \in N}[\hat y_{uj} - m]_+`, with cosine
     scores :math:`\hat y`, margin m and negative weight w (default: the number of
-    negatives, i.e. a plain sum over them, the paper's recommended balance)."""
+    negatives, i.e. a plain sum over them, the paper's recommended balance).
+
+    Example:
+        >>> # a perfect positive (cosine 1) and a negative under the margin cost nothing
+        >>> ccl_loss(torch.tensor([1.0]), torch.tensor([[0.5]]), margin=0.8)
+        tensor(0.)
+    """
     scores, _, mask = as_lists(pos_scores, neg_scores, neg_mask, "ccl_loss")
     neg = mask[:, 1:]
     n_neg = neg.sum(dim=1).clamp(min=1).to(scores.dtype)
@@ -114,7 +131,13 @@ def psl_recommendation_loss(
     reduction: Reduction = "mean",
 ) -> Tensor:
     """Pairwise softmax loss PSL (Yang et al., NeurIPS 2024) on ``[pos, negs]``: the list
-    loss :func:`~rankwise.functional._losses.psl_loss`."""
+    loss :func:`~rankwise.functional._losses.psl_loss`.
+
+    Example:
+        >>> pos, neg = torch.tensor([0.9]), torch.tensor([[0.1, -0.2]])
+        >>> bool(psl_recommendation_loss(pos, neg) < psl_recommendation_loss(-pos, neg))
+        True
+    """
     scores, labels, mask = as_lists(pos_scores, neg_scores, neg_mask, "psl_recommendation_loss")
     return psl_loss(
         scores,
@@ -138,7 +161,14 @@ def sl_at_k_recommendation_loss(
 ) -> Tensor:
     """SoftmaxLoss@K (Yang et al., KDD 2025) on ``[pos, negs]``: the list loss
     :func:`~rankwise.functional._losses.sl_at_k_loss` (its top-K quantile is estimated from
-    the sampled negatives)."""
+    the sampled negatives).
+
+    Example:
+        >>> pos, neg = torch.tensor([0.9]), torch.tensor([[0.1, -0.2]])
+        >>> good = sl_at_k_recommendation_loss(pos, neg, k=1)
+        >>> bool(good < sl_at_k_recommendation_loss(-pos, neg, k=1))
+        True
+    """
     scores, labels, mask = as_lists(pos_scores, neg_scores, neg_mask, "sl_at_k_recommendation_loss")
     return sl_at_k_loss(
         scores,

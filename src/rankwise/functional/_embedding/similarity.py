@@ -37,6 +37,11 @@ def closeness(
     for the other similarities (pytorch-metric-learning's ``LpDistance`` does so by
     default). Euclidean distances come from :func:`torch.cdist`, whose gradient at a zero
     distance is 0 rather than NaN.
+
+    Example:
+        >>> closeness(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))  # cosine
+        tensor([[1., 0.],
+                [0., 1.]])
     """
     if similarity not in SIMILARITIES:
         raise ValueError(
@@ -59,6 +64,15 @@ def label_masks(labels: Tensor, ref_labels: Tensor | None = None) -> tuple[Tenso
     Positive: same label; negative: different labels. When ``ref_labels`` is None the
     reference set is the batch itself and the diagonal (an item with itself) is in
     neither mask.
+
+    Example:
+        >>> positive, negative = label_masks(torch.tensor([0, 0, 1]))
+        >>> positive.int(), negative.int()
+        (tensor([[0, 1, 0],
+                [1, 0, 0],
+                [0, 0, 0]], dtype=torch.int32), tensor([[0, 0, 1],
+                [0, 0, 1],
+                [1, 1, 0]], dtype=torch.int32))
     """
     ref = labels if ref_labels is None else ref_labels
     same = labels.unsqueeze(1) == ref.unsqueeze(0)

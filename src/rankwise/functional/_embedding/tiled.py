@@ -91,6 +91,13 @@ def tiled_info_nce_loss(
     :math:`\log\sum_j e^{s_{ij}} - s_{i,\text{pos}(i)}`, :math:`s = \langle q, k\rangle/\tau`.
     ``symmetric`` adds the key-to-query direction and halves (CLIP). ``tile_size`` rows
     and columns per block trade memory for per-block overhead. Elements: one per query.
+
+    Example:
+        >>> from rankwise.functional import info_nce_loss
+        >>> q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> dense = info_nce_loss(q, q, temperature=1.0)
+        >>> torch.allclose(tiled_info_nce_loss(q, q, temperature=1.0, tile_size=1), dense)
+        True
     """
     from rankwise.functional._embedding.losses import _positives
 

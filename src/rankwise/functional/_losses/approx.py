@@ -41,6 +41,13 @@ def smooth_cutoff(
     largest value, without gradient. For ranks pass ``values = -ranks``.
 
     Lists with at most k real items get 1 everywhere (every item is in the top k).
+
+    Example:
+        >>> # the top 1 of three values: about 1 for the largest, about 0 for the others
+        >>> values, mask = torch.tensor([[3.0, 1.0, 0.0]]), torch.ones(1, 3, dtype=torch.bool)
+        >>> c = smooth_cutoff(values, mask, 1, 0.1)
+        >>> [round(v, 2) for v in c[0].tolist()]
+        [1.0, 0.0, 0.0]
     """
     scores = values
     if k is None:
@@ -81,7 +88,14 @@ def approx_metric_loss(
     "recall") at cut-off ``k`` (module docstring). ``smoothing="bound"`` replaces the
     sigmoids by piecewise-linear bounds of the step function (rank: relu(x + 1); cut-off:
     1 - relu(1 - x); Rax's ``bound_t12n``), so the metric is bounded from below. Lists
-    without a relevant item carry no signal (their metric is 0 whatever the scores)."""
+    without a relevant item carry no signal (their metric is 0 whatever the scores).
+
+    Example:
+        >>> s = torch.tensor([[2.0, 1.0, 0.0]]); y = torch.tensor([[2.0, 1.0, 0.0]])
+        >>> good = approx_metric_loss(s, y, metric="mrr", temperature=0.1)
+        >>> bool(good < approx_metric_loss(-s, y, metric="mrr", temperature=0.1))
+        True
+    """
     if metric not in FROM_RANKS:
         raise ValueError(f"approx_metric_loss: metric must be one of {sorted(FROM_RANKS)}")
     if temperature <= 0:

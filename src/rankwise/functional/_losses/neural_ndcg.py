@@ -54,7 +54,13 @@ def neural_ndcg_loss(
 ) -> Tensor:
     """Negative NeuralNDCG@k (module docstring). ``powered_relevancies``: gain 2^y - 1
     (True) or y; the same gain is used for the ideal DCG. ``sinkhorn_stop="batch"``
-    reproduces allRank's batch-wide Sinkhorn stopping (see :func:`sinkhorn`)."""
+    reproduces allRank's batch-wide Sinkhorn stopping (see :func:`sinkhorn`).
+
+    Example:
+        >>> s = torch.tensor([[2.0, 1.0, 0.0]]); y = torch.tensor([[2.0, 1.0, 0.0]])
+        >>> bool(neural_ndcg_loss(s, y) < neural_ndcg_loss(-s, y))  # right order wins
+        True
+    """
     if k is not None and k < 1:
         raise ValueError(f"neural_ndcg_loss: k must be >= 1, got {k}")
     x = prepare("neural_ndcg_loss", scores, labels, mask, weights, reduction)

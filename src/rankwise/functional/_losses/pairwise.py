@@ -193,6 +193,11 @@ def pairwise_logistic_loss(
     :mod:`~rankwise.functional._losses.lambda_weights`) weights each pair by a metric's
     sensitivity to swapping it; ``k``/``k_rule``/``normalize``/``light_discount`` configure
     them (defaults follow Rax's ``dcg_lambdaweight``/``dcg2_lambdaweight``).
+
+    Example:
+        >>> s = torch.tensor([[2.0, 1.0, 0.0]]); y = torch.tensor([[2.0, 1.0, 0.0]])
+        >>> bool(pairwise_logistic_loss(s, y) < pairwise_logistic_loss(-s, y))  # right order wins
+        True
     """
     return _pairwise(
         "pairwise_logistic_loss",
@@ -228,7 +233,13 @@ def pairwise_hinge_loss(
     light_discount: bool = False,
     per_list: PerList = "mean",
 ) -> Tensor:
-    r"""Pairwise hinge loss :math:`\max(0, m - (s_i - s_j))` per ordered pair (RankSVM)."""
+    r"""Pairwise hinge loss :math:`\max(0, m - (s_i - s_j))` per ordered pair (RankSVM).
+
+    Example:
+        >>> s = torch.tensor([[2.0, 1.0, 0.0]]); y = torch.tensor([[2.0, 1.0, 0.0]])
+        >>> bool(pairwise_hinge_loss(s, y) < pairwise_hinge_loss(-s, y))  # right order wins
+        True
+    """
 
     def loss(d: Tensor, y_i: Tensor, y_j: Tensor) -> Tensor:
         return torch.relu(margin - d)
@@ -267,7 +278,13 @@ def pairwise_soft_zero_one_loss(
     per_list: PerList = "mean",
 ) -> Tensor:
     r"""Soft zero-one loss :math:`\sigma(-(s_i - s_j))` per ordered pair: a smooth count of
-    mis-ordered pairs (TF-Ranking)."""
+    mis-ordered pairs (TF-Ranking).
+
+    Example:
+        >>> s = torch.tensor([[2.0, 1.0, 0.0]]); y = torch.tensor([[2.0, 1.0, 0.0]])
+        >>> bool(pairwise_soft_zero_one_loss(s, y) < pairwise_soft_zero_one_loss(-s, y))
+        True
+    """
 
     def loss(d: Tensor, y_i: Tensor, y_j: Tensor) -> Tensor:
         return torch.sigmoid(-d)
@@ -301,7 +318,13 @@ def pairwise_mse_loss(
     per_list: PerList = "mean",
 ) -> Tensor:
     r"""Pairwise squared error :math:`((s_i - s_j) - (y_i - y_j))^2` over *all* pairs of
-    real items, i = j included (as TF-Ranking and Rax, whose mean counts the diagonal)."""
+    real items, i = j included (as TF-Ranking and Rax, whose mean counts the diagonal).
+
+    Example:
+        >>> s = torch.tensor([[2.0, 1.0, 0.0]]); y = torch.tensor([[2.0, 1.0, 0.0]])
+        >>> bool(pairwise_mse_loss(s, y) < pairwise_mse_loss(-s, y))  # right order wins
+        True
+    """
 
     def loss(d: Tensor, y_i: Tensor, y_j: Tensor) -> Tensor:
         return (d - (y_i - y_j)) ** 2
@@ -334,7 +357,13 @@ def pairwise_qr_loss(
 ) -> Tensor:
     r"""Pairwise quantile regression on ordered pairs:
     :math:`\tau\,[\Delta y - \Delta s]_+ + (1-\tau)\,[\Delta s - \Delta y]_+` (each term
-    squared when ``squared``), with :math:`\Delta = (\cdot)_i - (\cdot)_j` (Rax)."""
+    squared when ``squared``), with :math:`\Delta = (\cdot)_i - (\cdot)_j` (Rax).
+
+    Example:
+        >>> s = torch.tensor([[2.0, 1.0, 0.0]]); y = torch.tensor([[2.0, 1.0, 0.0]])
+        >>> bool(pairwise_qr_loss(s, y) < pairwise_qr_loss(-s, y))  # right order wins
+        True
+    """
     if not 0.0 < tau <= 1.0:
         raise ValueError(f"pairwise_qr_loss: tau must be in (0, 1], got {tau}")
 
@@ -378,6 +407,11 @@ def mw_loss(
     maximises a smooth Wilcoxon-Mann-Whitney statistic, i.e. the list's AUC
     (:func:`rankwise.functional.auc`). A list without a positive or without a negative item
     carries no signal.
+
+    Example:
+        >>> s = torch.tensor([[2.0, 1.0, 0.0]]); y = torch.tensor([[2.0, 1.0, 0.0]])
+        >>> bool(mw_loss(s, y) < mw_loss(-s, y))  # right order wins
+        True
     """
     x = prepare("mw_loss", scores, labels, mask, weights, reduction)
     binary = (x.labels >= threshold).to(x.scores.dtype)

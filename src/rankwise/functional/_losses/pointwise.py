@@ -60,6 +60,10 @@ def sigmoid_bce_loss(
     (relevant when ``label >= threshold``; Rax's ``pointwise_sigmoid_loss`` clips labels to
     [0, 1] instead, which equals ``threshold=None`` for 0/1 labels). ``from_logits=False``
     takes probabilities (allRank's ``bce``). ``per_list="sum"`` sums over items.
+
+    Example:
+        >>> round(float(sigmoid_bce_loss(torch.tensor([[0.0]]), torch.tensor([[1.0]]))), 4)  # log 2
+        0.6931
     """
     x = prepare("sigmoid_bce_loss", scores, labels, mask, weights, reduction)
     y = (
@@ -101,6 +105,12 @@ def ordinal_loss(
     ``label >= t`` (t = 1..n). The loss is the binary cross-entropy summed over the n
     thresholds, averaged over a list's real items. ``from_logits=False`` takes
     probabilities (as allRank, whose model ends with a sigmoid).
+
+    Example:
+        >>> # 2 thresholds for grades 0-2; logits strongly past both for an item of grade 2
+        >>> levels = torch.tensor([[[9.0, 9.0]]])
+        >>> float(ordinal_loss(levels, torch.tensor([[2.0]]))) < 1e-3
+        True
     """
     if scores.dim() != 3:
         raise ValueError(
