@@ -43,7 +43,7 @@ def inputs(b: int, n: int, seed: int = 0):
 def pairs() -> dict[str, tuple[Callable, Callable]]:
     import allrank.models.losses as A
 
-    from rankwise import losses as R
+    from rankwise import functional as R
 
     def rw_ranknet(s, y, m):
         return R.ranknet_loss(s, y, mask=m)
@@ -104,7 +104,7 @@ g = torch.Generator().manual_seed(0)
 s = torch.randn(b, n, generator=g); y = torch.randint(0, 5, (b, n), generator=g).float()
 m = torch.ones(b, n, dtype=torch.bool); m[:, int(n * 0.9):] = False
 if lib == "rankwise":
-    from rankwise import losses as R
+    from rankwise import functional as R
     f = {"ranknet": lambda t: R.ranknet_loss(t, y, mask=m, per_list="sum", reduction="sum"),
          "lambda": lambda t: R.lambda_loss(t, y, mask=m, reduction="sum", eps=1e-10),
          "neural_ndcg": lambda t: R.neural_ndcg_loss(t, y, mask=m)}[loss]

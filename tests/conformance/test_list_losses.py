@@ -1,4 +1,4 @@
-"""Conformance of every registered loss (DESIGN.md section 4), on hypothesis inputs.
+"""Conformance of every registered list loss (the contract of docs/architecture.md).
 
 For each loss in ``rankwise.losses.LOSSES`` (with its defaults):
 

@@ -1,4 +1,4 @@
-"""Conformance properties of every registered metric (DESIGN.md section 4).
+"""Conformance properties of every registered metric (the conventions of rankwise.functional).
 
 Hypothesis generates small batches with ties, padding and lists without a relevant
 item; every property is checked for every metric in ``rankwise.metrics.METRICS`` and

@@ -19,13 +19,25 @@ here, in the test, never in rankwise's defaults:
   ``threshold`` equal to that maximum.
 - precision@k: Rax divides by min(k, n) (``short_lists="whole"``), ranx by k (``"pad"``).
 
-Known reference defects are listed in ``KNOWN_DEFECTS`` with the reason, and rankwise's
-own correct value is asserted for them instead.
+Known reference behaviours are recognised from each record's function and arguments and
+from properties of its inputs, never from a record's id or a case's shape; rankwise's own
+value is then computed here, independently, and asserted instead:
+
+- allRank ``mrr`` decides "no relevant item" over the whole batch: when every real label
+  of the batch is 0 it returns 0 for every list, while the same all-zero list in a batch
+  with other labels gets 1 (its maximum label, 0, is found at rank 1). rankwise computes
+  each list on its own: 1 for a list with a real item, 0 for an empty one.
+- scikit-learn ``average_precision_score`` on a list with tied scores lets the tied items
+  enter at one threshold (every relevant item of a tie group gets the precision at the
+  group's end). No ordering gives that value, so no tie convention reproduces it: on such
+  lists the reference is checked against that rule, computed here by hand, and
+  rankwise's ``ties="average"`` against the expectation over random tie orders,
+  computed here by McSherry & Najork's formula (and by enumerating the orders when there
+  are few).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from pathlib import Path
@@ -36,6 +48,12 @@ import pytest
 import torch
 
 from rankwise import functional as M
+from tests.reference_rules import (
+    ap_by_enumeration,
+    expected_ap_over_tie_orders,
+    sklearn_threshold_ap,
+    tied,
+)
 
 FILES = ("allrank_metrics.json", "rax_metrics.json", "sklearn_metrics.json", "ranx_metrics.json")
 ATOL = 1e-6
@@ -86,14 +104,19 @@ def _check(values: torch.Tensor | np.ndarray, expected: list[Any], record_id: st
 
 
 # ----------------------------------------------------------------------------- allRank
-KNOWN_DEFECTS = {
-    # allRank's mrr decides "no relevant item" over the whole batch: when every label of
-    # the batch is 0 it returns 0 for every list, while the same all-zero list inside a
-    # batch with other relevant items gets 1.0 (its maximum label, 0, is found at rank 1).
-    # rankwise computes each list on its own, so it gives 1.0 here as well.
-    "allrank/mrr/ats=[1, 3, 5, 10]/all_zero_batch": [[1.0] * 4, [1.0] * 4],
-    "allrank/mrr/ats=None/all_zero_batch": [[1.0], [1.0]],
-}
+def _allrank_batch_mrr_defect(record: dict[str, Any], case: dict[str, Any]) -> Any:
+    """rankwise's values for an allRank ``mrr`` record of a batch whose real labels are all
+    0 (the reference gives 0 there; see the module docstring), else None."""
+    if not record["function"].endswith(".mrr"):
+        return None
+    _, y, m = _tensors(case)
+    if bool((y.masked_fill(~m, 0.0) != 0).any()):
+        return None
+    ats = record["kwargs"]["ats"] or [None]
+    has_item = [1.0 if bool(row.any()) else 0.0 for row in m]
+    reference = np.asarray(_decode(record["value"]), dtype=np.float64)
+    assert np.all(reference == 0.0), f"{record['id']}: the batch-level defect is gone"
+    return [[v] * len(ats) for v in has_item]
 
 
 def _allrank(record: dict[str, Any], case: dict[str, Any]) -> np.ndarray:
@@ -123,7 +146,8 @@ def test_allrank_metrics_golden(golden_dir: Path):
     assert data["records"], "no records"
     for record in data["records"]:
         case = data["cases"][record["case"]]
-        expected = KNOWN_DEFECTS.get(record["id"], record["value"])
+        defect = _allrank_batch_mrr_defect(record, case)
+        expected = record["value"] if defect is None else defect
         _check(_allrank(record, case), np.asarray(expected).reshape(-1).tolist(), record["id"])
 
 
@@ -177,29 +201,39 @@ def _sklearn(record: dict[str, Any], case: dict[str, Any], ties: str = "average"
     raise AssertionError(f"unmapped sklearn function {fn}")
 
 
-# scikit-learn's average_precision_score lets tied scores enter at one threshold: every
-# relevant item of a tie group gets the precision at the group's end. That is neither
-# the expected value over random tie-breaking ("average") nor the value of any single
-# ordering (it can exceed the best one), so no rankwise convention reproduces it on tied
-# scores; test_sklearn_tied_average_precision_is_another_convention checks it by hand.
-SKLEARN_TIED_AP = {"sklearn/average_precision_score/default/score_ties"}
-
-
 def test_sklearn_metrics_golden(golden_dir: Path):
     data = _load(golden_dir, "sklearn_metrics.json")
     assert data["records"]
-    checked = 0
+    tied_ap_lists = 0
     for record in data["records"]:
-        if record["id"] in SKLEARN_TIED_AP:
-            continue
         case = data["cases"][record["case"]]
+        fn = record["function"].rsplit(".", 1)[1]
         # sklearn raises for single-document lists (per_list null): nothing to compare.
         expected = list(record["per_list"])
+        s, y, m = _tensors(case)
+        if fn == "average_precision_score":
+            values = _sklearn(record, case).numpy()
+            for b in range(s.shape[0]):
+                scores, rel = s[b][m[b]].numpy(), (y[b][m[b]] >= 1).numpy()
+                if expected[b] is None or not tied(scores):
+                    continue
+                tied_ap_lists += 1
+                assert math.isclose(
+                    expected[b], sklearn_threshold_ap(scores, rel), rel_tol=1e-9, abs_tol=1e-12
+                ), (record["id"], b, "the reference's rule is not the threshold rule")
+                mean = expected_ap_over_tie_orders(scores, rel)
+                assert math.isclose(values[b], mean, rel_tol=1e-9, abs_tol=1e-12), (record["id"], b)
+                enumerated = ap_by_enumeration(scores, rel)
+                if enumerated is not None:
+                    assert math.isclose(mean, enumerated, rel_tol=1e-9, abs_tol=1e-12)
+                expected[b] = None  # checked above: another convention, by exactly this much
+            _check(values, expected, record["id"])
+            continue
         if record["kwargs"].get("ignore_ties"):
-            tied = case["score_ties_per_list"]
+            ties_in = [tied(s[b][m[b]].numpy()) for b in range(s.shape[0])]
             lo = _sklearn(record, case, "pessimistic").numpy()
             hi = _sklearn(record, case, "optimistic").numpy()
-            for b, is_tied in enumerate(tied):
+            for b, is_tied in enumerate(ties_in):
                 if is_tied and expected[b] is not None:
                     assert lo[b] - ATOL <= expected[b] <= hi[b] + ATOL, (record["id"], b)
                     expected[b] = None
@@ -207,43 +241,14 @@ def test_sklearn_metrics_golden(golden_dir: Path):
         else:
             values = _sklearn(record, case)
         _check(values, expected, record["id"])
-        checked += 1
         # The batch value of ndcg/dcg_score is over whole padded rows (garbage scores at
         # padding), so it is only comparable for unpadded cases.
-        unpadded = all(all(row) for row in case["mask"])
-        exact = not any(case["score_ties_per_list"]) or not record["kwargs"].get("ignore_ties")
-        if record.get("value") is not None and unpadded and exact and case["shape"][1] > 1:
+        unpadded = bool(m.all())
+        exact = not any(tied(s[b].numpy()) for b in range(s.shape[0]))
+        exact = exact or not record["kwargs"].get("ignore_ties")
+        if record.get("value") is not None and unpadded and exact and s.shape[1] > 1:
             _check(values.mean().reshape(1), [record["value"]], record["id"] + " (batch)")
-    assert checked == len(data["records"]) - len(SKLEARN_TIED_AP)
-
-
-def test_sklearn_tied_average_precision_is_another_convention(golden_dir: Path):
-    data = _load(golden_dir, "sklearn_metrics.json")
-    (record,) = [r for r in data["records"] if r["id"] in SKLEARN_TIED_AP]
-    case = data["cases"][record["case"]]
-    s, y, m = _tensors(case)
-    for b, expected in enumerate(record["per_list"]):
-        scores, rel = s[b][m[b]].numpy(), (y[b][m[b]] >= 1).numpy()
-        # sklearn's rule by hand: each distinct score is one threshold.
-        ap, seen_rel, seen = 0.0, 0, 0
-        for level in sorted(set(scores.tolist()), reverse=True):
-            group = scores == level
-            seen += int(group.sum())
-            new_rel = int(rel[group].sum())
-            seen_rel += new_rel
-            ap += new_rel * seen_rel / seen
-        assert abs(ap / rel.sum() - expected) < 1e-12
-        # rankwise's "average" is the mean over every ordering of the tied items: exact
-        # by enumerating, group by group, the orderings of each tie group.
-        one_s, one_y = s[b : b + 1], y[b : b + 1]
-        order = sorted(range(one_s.shape[1]), key=lambda i: -one_s[0, i].item())
-        groups = [[i for i in order if one_s[0, i] == v] for v in sorted(set(scores), reverse=True)]
-        total, count = 0.0, 0
-        for arrangement in itertools.product(*(itertools.permutations(g) for g in groups)):
-            idx = torch.tensor([i for group in arrangement for i in group])
-            total += M.average_precision(one_s[:, idx], one_y[:, idx], ties="stable").item()
-            count += 1
-        assert abs(total / count - M.average_precision(one_s, one_y).item()) < 1e-12
+    assert tied_ap_lists > 0, "no tied average-precision list: the check above is untested"
 
 
 # -------------------------------------------------------------------------------- ranx

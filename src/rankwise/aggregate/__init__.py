@@ -1,4 +1,5 @@
-"""Aggregating rankings and judgements (METHODS.md section E).
+"""Aggregating rankings and judgements: fusion of scores, pairwise preferences,
+blocks of a listwise ranker, tournaments and votes (each module names its papers).
 
 - :mod:`~rankwise.aggregate.score_fusion`: score normalizations and fusion methods on
   [R, B, L] score tensors (CombSUM, CombMNZ, CombMAX, weighted sum, RRF, Borda); the same

@@ -15,8 +15,12 @@ Conventions (shared by every function here):
   (triplet, contrastive, circle) and SupCon the elements > 0, as each function says.
   These are pytorch-metric-learning's reductions, so the values match it
   (``tests/golden/test_embedding_golden.py``).
-- Items or anchors with no positive (or no negative) pair contribute nothing; a batch
-  with no pair at all gives 0 with a zero gradient, never NaN.
+- What an anchor without a positive or a negative pair contributes: losses defined on
+  positive and negative pairs together (SupCon, NT-Xent, Circle, triplets) get nothing
+  from it (0, and it does not count in a ``"mean"``); losses with separate positive and
+  negative terms (Multi-Similarity, contrastive) keep the term that exists. So a batch
+  of one class gives 0 for the former, as pytorch-metric-learning does, and a batch
+  without any pair gives 0 with a zero gradient, never NaN.
 """
 
 from __future__ import annotations
@@ -329,8 +333,9 @@ def supcon_loss(
     Per anchor i with positives :math:`P_i` (empty: 0):
     :math:`-\frac{1}{|P_i|}\sum_{p \in P_i}\big[S_{ip}/\tau
     - \log\sum_{j \ne i} e^{S_{ij}/\tau}\big]`.
-    Elements: one per anchor; ``"mean"`` averages over the anchors with a positive, whose
-    loss is > 0 (pytorch-metric-learning's convention).
+    Elements: one per anchor; an anchor without a positive or without a negative pair
+    contributes 0 (a batch of one class gives 0, as pytorch-metric-learning); ``"mean"``
+    averages over the anchors with a loss > 0 (pytorch-metric-learning's convention).
 
     Example:
         >>> x = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
@@ -345,6 +350,8 @@ def supcon_loss(
     n_pos = pos.sum(dim=1)
     log_prob = (logits - log_denominator.unsqueeze(1)).masked_fill(~pos, 0.0)
     values = -log_prob.sum(dim=1) / n_pos.clamp(min=1).to(logits.dtype)
+    # an anchor without a negative pair (a batch of one class) contributes nothing
+    values = values.masked_fill(~neg.any(dim=1), 0.0)
     return reduce_elements(values, reduction, over="nonzero")
 
 

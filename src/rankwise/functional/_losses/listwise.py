@@ -71,6 +71,7 @@ def softmax_loss(
     reduction: Reduction = "mean",
     target: Target = "normalize",
     temperature: float = 1.0,
+    eps: float = 0.0,
 ) -> Tensor:
     r"""Softmax cross-entropy (ListNet): :math:`-\sum_i p_i \log \operatorname{softmax}(s)_i`.
 
@@ -78,6 +79,13 @@ def softmax_loss(
     labels first (as Rax). Softmax and target use only a list's real items. With
     ``"normalize"``/``"raw"`` a list with no positive label carries no signal; with
     ``"softmax"`` every list with a real item does (allRank's ``listNet``).
+
+    ``eps``: 0 (default) is the exact cross-entropy, computed from the log-softmax, so it
+    grows without bound as a relevant item's score falls (about 1e4 at scores of ±1e4).
+    ``eps > 0`` floors each probability first, :math:`\log(\operatorname{softmax}(s)_i +
+    \epsilon)`, as allRank's ``listNet`` does with ``eps=1e-10``: the loss is then bounded
+    by about :math:`-\log\epsilon` (23 for 1e-10) and its gradient vanishes for items
+    whose probability is far below ``eps``. ``eps=1e-10`` reproduces allRank exactly.
 
     Example:
         >>> s, y = torch.tensor([[2., 1., 3.]]), torch.tensor([[1., 0., 0.]])
@@ -90,7 +98,13 @@ def softmax_loss(
     else:
         y = x.labels if x.item_weights is None else x.labels * x.item_weights
     p, signal = _target(x, y, target, temperature, "softmax_loss")
-    values = softmax_cross_entropy(x, p)
+    if eps < 0:
+        raise ValueError(f"softmax_loss: eps must be >= 0, got {eps}")
+    if eps > 0:
+        probs = torch.softmax(x.softmax_padded(x.raw_scores), dim=1)
+        values = -(p * torch.log(probs + eps)).masked_fill(~x.mask, 0.0).sum(dim=1)
+    else:
+        values = softmax_cross_entropy(x, p)
     return finish(values, signal & x.has_items, x, reduction)
 
 

@@ -73,7 +73,7 @@ def _pairwise(
     state: RankedPairs | None = None
     s, y, m = x.scores, x.labels, x.mask
     if lambda_weights is not None:
-        # Lambda weights depend on ranks: work in predicted order (lambdaweights docstring).
+        # Lambda weights depend on ranks: work in predicted order (lambda_weights module docstring).
         state = rank_pairs(x.scores, x.labels, x.mask, k=k, gain=gain, normalize=normalize)
         s, y, m = state.scores, state.labels, state.mask
         item_w = None if item_w is None else state.gather(item_w)
