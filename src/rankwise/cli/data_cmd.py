@@ -46,6 +46,11 @@ def register(commands: Any) -> None:
     convert.add_argument(
         "--sparse", action="store_true", help="SVMlight: leave zero-valued features out"
     )
+    convert.add_argument(
+        "--group-file-out",
+        action="store_true",
+        help="SVMlight: LightGBM's layout, lines without qid: and OUTPUT.query of group sizes",
+    )
     convert.set_defaults(handler=run_convert)
 
 
@@ -69,6 +74,11 @@ def _reader_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--no-cache", action="store_true", help="SVMlight: parse without the binary cache"
     )
+    g.add_argument(
+        "--group-file",
+        help="SVMlight without qid: (LightGBM's layout): the file of group sizes "
+        "(default: PATH.query or PATH.group when it exists)",
+    )
 
 
 def _read(path: str, args: argparse.Namespace) -> RankingData:
@@ -83,6 +93,8 @@ def _read(path: str, args: argparse.Namespace) -> RankingData:
         )
     if kind == "svmlight":
         options.update(num_features=args.num_features, cache=not args.no_cache, progress=True)
+        if args.group_file:
+            options["group_file"] = args.group_file
     return load(path, format=kind, **options)
 
 
@@ -110,7 +122,7 @@ def run_convert(args: argparse.Namespace) -> int:
     if kind == "parquet":
         options["layout"] = args.layout
     elif kind == "svmlight":
-        options.update(sparse=args.sparse, progress=True)
+        options.update(sparse=args.sparse, progress=True, group_file=args.group_file_out)
     save(data, args.output, format=kind, **options)
     console.print(
         escape(

@@ -12,7 +12,15 @@ Two ways to use it:
 - transparently, with ``read_svmlight(path, cache=True)``: the entry lives in the cache
   directory (``$RANKWISE_CACHE_DIR``, else ``$XDG_CACHE_HOME/rankwise``, else
   ``~/.cache/rankwise``) under a key made of the source's resolved path, size, mtime,
-  a sample hash of its content and the loader options. A stale entry is rebuilt.
+  a hash of its whole content and the loader options. A stale entry is rebuilt.
+
+Integrity (``cache_check``): with ``"full"`` (the default) the source key hashes the whole
+source file and every array of an entry is checked against the checksum written with it
+(xxh3-128, at memory speed), so an edit of the source that kept its size and mtime, or a
+changed byte in a cached array, is seen: a damaged entry is rebuilt from the source
+(:func:`load_cache` on its own raises :class:`~rankwise.errors.DataFormatError`). With
+``"fast"`` the key hashes only the first and last MiB of the source and the arrays are
+not checked: a reload touches no data, but those two cases go unseen.
 
 Entries are written to a temporary directory and renamed into place, so a crash or a
 concurrent writer never leaves a half-written entry behind.
@@ -32,11 +40,11 @@ from typing import Any, Literal
 import numpy as np
 
 from rankwise._version import __version__
-from rankwise.data._io import PathLike, file_signature
+from rankwise.data._io import CACHE_CHECKS, CacheCheck, PathLike, content_hash, file_signature
 from rankwise.data.ranking_data import LoadReport, RankingData
 from rankwise.errors import DataFormatError
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _ARRAYS = ("features", "labels", "query_offsets", "qids", "docids", "comments")
 
 
@@ -55,17 +63,21 @@ def save_cache(data: RankingData, directory: PathLike, meta: dict[str, Any] | No
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        checksums = {}
         for name in _ARRAYS:
             arr = getattr(data, name)
             if arr is None:
                 continue
             if arr.dtype == object:
                 arr = arr.astype(np.str_)
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+            arr = np.ascontiguousarray(arr)
+            np.save(tmp / f"{name}.npy", arr, allow_pickle=False)
+            checksums[name] = content_hash(arr)
         info = {
             "format": CACHE_FORMAT,
             "rankwise_version": __version__,
             "report": data.report.to_dict() if data.report is not None else None,
+            "checksums": checksums,
             **(meta or {}),
         }
         (tmp / "meta.json").write_text(json.dumps(info, indent=2, sort_keys=True))
@@ -94,15 +106,37 @@ def read_cache_meta(directory: PathLike) -> dict[str, Any]:
     return meta
 
 
-def load_cache(directory: PathLike, *, mmap: bool = True) -> RankingData:
-    """Load a cache directory; arrays are memory-mapped read-only unless ``mmap=False``."""
+def load_cache(
+    directory: PathLike, *, mmap: bool = True, check: CacheCheck = "full"
+) -> RankingData:
+    """Load a cache directory; arrays are memory-mapped read-only unless ``mmap=False``.
+
+    ``check="full"`` verifies every array against the checksum written with it and
+    raises :class:`~rankwise.errors.DataFormatError` naming the damaged file; ``"fast"``
+    skips that (module docstring).
+    """
+    if check not in CACHE_CHECKS:
+        raise ValueError(f"load_cache: check must be one of {CACHE_CHECKS}, got {check!r}")
     root = Path(directory)
     meta = read_cache_meta(root)
     mode: Literal["r"] | None = "r" if mmap else None
     arrays: dict[str, Any] = {}
+    checksums = meta.get("checksums") or {}
     for name in _ARRAYS:
         path = root / f"{name}.npy"
         arrays[name] = np.load(path, mmap_mode=mode, allow_pickle=False) if path.exists() else None
+        if arrays[name] is None and name in checksums:
+            raise DataFormatError(f"{directory}: cache entry lacks {name}.npy")
+        damaged = (
+            check == "full"
+            and arrays[name] is not None
+            and (name not in checksums or content_hash(arrays[name]) != checksums[name])
+        )
+        if damaged:
+            raise DataFormatError(
+                f"{path}: the cached array does not match its checksum (damaged); "
+                "delete the entry, or read the source again"
+            )
     for required in ("features", "labels", "query_offsets", "qids"):
         if arrays[required] is None:
             raise DataFormatError(f"{directory}: cache entry lacks {required}.npy")
@@ -127,15 +161,17 @@ def cached_load(
     options: dict[str, Any],
     loader: Callable[[], RankingData],
     cache_dir: Path | None = None,
+    check: CacheCheck = "full",
 ) -> RankingData:
-    """Load ``path`` through the cache: reuse a fresh entry, else run ``loader`` and store it."""
+    """Load ``path`` through the cache: reuse a fresh, intact entry, else run ``loader``
+    and store it (``check``: module docstring)."""
     root = cache_dir if cache_dir is not None else default_cache_dir()
-    signature = file_signature(path)
+    signature = file_signature(path, check)
     key = cache_key(signature, kind, options)
     entry = root / f"{Path(path).name}.{key}"
     if (entry / "meta.json").is_file():
         try:
-            return load_cache(entry)
+            return load_cache(entry, check=check)
         except (DataFormatError, ValueError, OSError):
             pass  # damaged or outdated entry: rebuilt below
     data = loader()

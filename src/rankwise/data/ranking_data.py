@@ -361,8 +361,10 @@ class RankingData:
 def invalid_labels(
     labels: npt.NDArray[np.floating[Any]], min_label: float | None, max_label: float | None
 ) -> npt.NDArray[np.bool_]:
-    """True where a label is non-finite or outside ``[min_label, max_label]`` (None: open)."""
+    """True where a label is non-finite, does not fit float32 (the stored labels' type:
+    ``1e40`` would become inf), or lies outside ``[min_label, max_label]`` (None: open)."""
     bad: npt.NDArray[np.bool_] = ~np.isfinite(labels)
+    bad |= np.abs(labels) > float(np.finfo(np.float32).max)
     if min_label is not None:
         bad |= labels < min_label
     if max_label is not None:

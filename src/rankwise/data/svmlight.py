@@ -13,6 +13,13 @@ Format, one document per line::
   document id. Blank and comment-only lines carry no document and are counted as
   skipped lines in the load report.
 - Files may be plain or gzip/xz/bz2 compressed (detected from their first bytes).
+- Line breaks: ``\\n``, ``\\r\\n``, or ``\\r`` alone (old Mac files).
+- LightGBM's and XGBoost's layout: lines **without** ``qid:`` and a side file of group
+  sizes, one integer per line, in file order (``train.txt`` with ``train.txt.query`` or
+  ``train.txt.group``). The side file is found next to the data when the data has no
+  ``qid:`` (``group_file="auto"``) or given explicitly; sizes that do not add up to the
+  number of documents are an error naming both counts. :func:`write_svmlight` writes the
+  layout with ``group_file=True``. Queries are then numbered 0, 1, ... in file order.
 
 How it is fast: the file is read in blocks of whole lines; each block is tokenised
 with numpy (separator lookup, token boundaries, structure checks for the whole block
@@ -39,6 +46,7 @@ import pyarrow.compute as pc
 
 from rankwise.data._io import (
     ByteProgress,
+    CacheCheck,
     PathLike,
     iter_line_chunks,
     open_binary_read,
@@ -73,6 +81,10 @@ _NUMBER = re.compile(
 )
 _DIGITS = re.compile(rb"[0-9]+")
 _DOCID = re.compile(r"docid\s*=\s*(\S+)")
+# the label of every line that holds a document (neither blank nor comment-only)
+_LABEL_AT_LINE_START = re.compile(rb"(?m)^([ \t\x0b\x0c\r]*[^\s#]+)")
+_INSERTED_QID = " qid:0"
+GROUP_SUFFIXES = (".query", ".group")
 
 
 @dataclass(frozen=True)
@@ -457,7 +469,11 @@ class _Assembler:
         if bad.any():
             d = int(np.flatnonzero(bad)[0])
             allowed = describe_label_range(opts.min_label, opts.max_label)
-            found.append((d, f"label {float(labels[d]):g} outside the allowed range {allowed}"))
+            value = float(labels[d])
+            if np.isfinite(value) and abs(value) > float(np.finfo(np.float32).max):
+                found.append((d, f"label {value:g} does not fit float32 (largest 3.4e+38)"))
+            else:
+                found.append((d, f"label {value:g} outside the allowed range {allowed}"))
         idx = block.value_index
         if idx.size:
             bad_idx = idx < 1
@@ -548,9 +564,16 @@ class _Assembler:
             if count:
                 self.filled[kind] = self.filled.get(kind, 0) + count
 
+    def _slack_rows(self) -> int:
+        """Rows reserved ahead of need: up to 1024, but never more than 16 MiB of them, so
+        that a wide layout (one feature index of 1,000,000) costs what its rows need."""
+        return max(1, min(1024, (16 << 20) // max(4 * self.width, 1)))
+
     def _widen(self, width: int) -> None:
-        """Grow the feature width (only when it is inferred): one re-layout copy."""
-        wider = np.zeros((self.features.shape[0], width), dtype=np.float32)
+        """Grow the feature width (only when it is inferred): one re-layout copy of the
+        rows parsed so far, with room for the slack rows only."""
+        capacity = min(self.features.shape[0], self.rows + self._slack_rows())
+        wider = np.zeros((capacity, width), dtype=np.float32)
         wider[: self.rows, : self.width] = self.features[: self.rows]
         self.features = wider
         self.width = width
@@ -559,7 +582,7 @@ class _Assembler:
         capacity = self.features.shape[0]
         if rows <= capacity:
             return
-        target = max(rows, int(capacity * 1.25) + 1024, hint or 0)
+        target = max(rows, int(capacity * 1.25) + self._slack_rows(), hint or 0)
         self.features.resize((target, self.width), refcheck=False)
 
     def reserve_hint(self, estimated_rows: int) -> None:
@@ -648,9 +671,96 @@ def _docids_from_comments(comments: list[str]) -> npt.NDArray[np.str_] | None:
     return np.array(ids, dtype=np.str_) if found else None
 
 
+# -------------------------------------------------------------------------- group files
+def find_group_file(path: PathLike) -> Path | None:
+    """The side file of group sizes next to ``path`` (``path.query`` or ``path.group``)."""
+    for suffix in GROUP_SUFFIXES:
+        candidate = Path(f"{path}{suffix}")
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_group_sizes(path: PathLike) -> npt.NDArray[np.int64]:
+    """Group sizes, one positive integer per line (blank lines skipped); errors name the
+    file and line."""
+    sizes: list[int] = []
+    stream, raw = open_binary_read(path)
+    with stream, raw:
+        for number, line in enumerate(stream, start=1):
+            text = line.decode("utf-8", "backslashreplace").strip()
+            if not text:
+                continue
+            if not text.isdigit() or int(text) < 1:
+                raise ParseError(
+                    str(path), number, "a group size must be a positive integer", _show(line)
+                )
+            sizes.append(int(text))
+    if not sizes:
+        raise DataFormatError(f"{path}: the group file holds no group size")
+    return np.asarray(sizes, dtype=np.int64)
+
+
+def _has_qid(path: PathLike) -> bool:
+    """Whether the first document line of ``path`` names its query (``qid:``)."""
+    stream, raw = open_binary_read(path)
+    with stream, raw:
+        for block in iter_line_chunks(stream, 1 << 16):
+            for line in block.split(b"\n"):
+                body = line.split(b"#", 1)[0].strip()
+                if body:
+                    return b"qid:" in body
+    return False
+
+
+def _insert_qids(buf: bytes, source: str) -> bytes:
+    """A block of qid-less lines with ``qid:0`` after each label (the group file assigns
+    the queries afterwards); a line that already names a query is an error."""
+    if b"qid:" in buf:
+        first = next(i for i, line in enumerate(buf.split(b"\n")) if b"qid:" in line)
+        raise DataFormatError(
+            f"{source}: a group file was given but the data names queries with 'qid:' "
+            f"(near line {first + 1} of a block); use one or the other"
+        )
+    return _LABEL_AT_LINE_START.sub(rb"\1" + _INSERTED_QID.encode(), buf)
+
+
+def _apply_groups(
+    data: RankingData, sizes: npt.NDArray[np.int64], group_path: PathLike, source: str
+) -> RankingData:
+    total = int(sizes.sum())
+    if total != data.num_documents:
+        raise DataFormatError(
+            f"{group_path}: the group sizes add up to {total:,} documents, but {source} "
+            f"holds {data.num_documents:,}"
+        )
+    offsets = np.zeros(sizes.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    return RankingData(
+        data.features,
+        data.labels,
+        offsets,
+        np.arange(sizes.size, dtype=np.int64),
+        docids=data.docids,
+        comments=data.comments,
+        report=data.report,
+    )
+
+
+def _without_inserted_qid(error: ParseError) -> ParseError:
+    return ParseError(
+        error.path, error.line, error.reason, error.text.replace(_INSERTED_QID, "", 1)
+    )
+
+
 # ----------------------------------------------------------------------------- drivers
 def _parse_blocks(
-    blocks: Iterable[tuple[bytes, float]], source: str, options: SVMLightOptions
+    blocks: Iterable[tuple[bytes, float]],
+    source: str,
+    options: SVMLightOptions,
+    *,
+    group_sizes: npt.NDArray[np.int64] | None = None,
+    group_path: PathLike = "",
 ) -> RankingData:
     """Run tokeniser and assembler over blocks of whole lines.
 
@@ -662,18 +772,25 @@ def _parse_blocks(
     line = 1
     sized = False
     for buf, fraction in blocks:
-        block = _tokenize_fast(buf, line)
-        error: ParseError | None = None
-        if block is None:
-            block, error = _tokenize_reference(buf, line, source)
-        assembler.add(block)
+        if group_sizes is not None:
+            buf = _insert_qids(buf, source)
+        try:
+            block = _tokenize_fast(buf, line)
+            error: ParseError | None = None
+            if block is None:
+                block, error = _tokenize_reference(buf, line, source)
+            assembler.add(block)
+        except ParseError as exc:
+            raise _without_inserted_qid(exc) if group_sizes is not None else exc from None
         if error is not None:
-            raise error
+            raise _without_inserted_qid(error) if group_sizes is not None else error
         if not sized and block.num_docs and 0 < fraction < 1:
             assembler.reserve_hint(int(block.num_docs / fraction * 1.02) + 16)
             sized = True
         line += block.lines
     data = assembler.finish()
+    if group_sizes is not None:
+        data = _apply_groups(data, group_sizes, group_path, source)
     assert data.report is not None
     data.report.seconds = time.perf_counter() - started
     return data
@@ -691,8 +808,10 @@ def parse_svmlight(
     noncontiguous: NonContiguousPolicy = "error",
     allow_empty: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    group_sizes: npt.ArrayLike | None = None,
 ) -> RankingData:
-    """Parse SVMlight/LETOR text held in memory (same rules as :func:`read_svmlight`)."""
+    """Parse SVMlight/LETOR text held in memory (same rules as :func:`read_svmlight`);
+    ``group_sizes`` gives the queries of qid-less lines (LightGBM's layout)."""
     options = SVMLightOptions(
         num_features=num_features,
         min_label=min_label,
@@ -703,7 +822,12 @@ def parse_svmlight(
         allow_empty=allow_empty,
     )
     raw = text.encode("utf-8") if isinstance(text, str) else bytes(text)
-    return _parse_blocks(_memory_blocks(raw, chunk_size), source, options)
+    sizes = None if group_sizes is None else np.asarray(group_sizes, dtype=np.int64)
+    if sizes is not None and (sizes.ndim != 1 or (sizes < 1).any()):
+        raise DataFormatError("group_sizes must be positive integers, one per query")
+    return _parse_blocks(
+        _memory_blocks(raw, chunk_size), source, options, group_sizes=sizes, group_path=source
+    )
 
 
 def _memory_blocks(raw: bytes, chunk_size: int) -> Iterator[tuple[bytes, float]]:
@@ -728,6 +852,8 @@ def read_svmlight(
     cache: bool | PathLike = False,
     progress: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    group_file: PathLike | None = "auto",
+    cache_check: CacheCheck = "full",
 ) -> RankingData:
     """Read an SVMlight/LETOR file (plain, gzip, xz or bz2) into :class:`RankingData`.
 
@@ -749,9 +875,15 @@ def read_svmlight(
         cache: ``False`` (default) parses every time; ``True`` uses the binary cache in
             the default cache directory (``$RANKWISE_CACHE_DIR`` or
             ``~/.cache/rankwise``); a path uses that directory. The cache entry is keyed
-            by the file's resolved path, size, mtime, a sample hash of its content and
-            the options above; a stale entry is rebuilt.
+            by the file's resolved path, size, mtime, a hash of its content and the
+            options above; a stale or damaged entry is rebuilt.
+        cache_check: ``"full"`` (default) hashes the whole file and checks the cached
+            arrays against their checksums; ``"fast"`` hashes only the file's first and
+            last MiB and trusts the arrays (:mod:`rankwise.data.cache`).
         progress: show a progress bar (bytes read, speed, ETA).
+        group_file: LightGBM's layout (lines without ``qid:``, module docstring):
+            ``"auto"`` (default) uses ``path.query`` or ``path.group`` when it exists and
+            the data has no ``qid:``; a path uses that file; None never reads one.
 
     Raises:
         ParseError: a line breaks the format or a policy; the message names the file,
@@ -776,23 +908,41 @@ def read_svmlight(
     )
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such data file: {path}")
+    groups: Path | None = None
+    if group_file == "auto":
+        side = find_group_file(path)
+        groups = side if side is not None and not _has_qid(path) else None
+    elif group_file is not None:
+        groups = Path(group_file)
+        if not groups.is_file():
+            raise FileNotFoundError(f"no such group file: {groups}")
     if cache is not False:
+        from rankwise.data._io import file_signature
         from rankwise.data.cache import cached_load
 
         cache_dir = None if cache is True else Path(cache)
+        key_options = options.to_dict()
+        if groups is not None:
+            key_options["group_file"] = file_signature(groups, cache_check)
         return cached_load(
             path,
             kind="svmlight",
-            options=options.to_dict(),
-            loader=lambda: _read_file(path, options, progress, chunk_size),
+            options=key_options,
+            loader=lambda: _read_file(path, options, progress, chunk_size, groups),
             cache_dir=cache_dir,
+            check=cache_check,
         )
-    return _read_file(path, options, progress, chunk_size)
+    return _read_file(path, options, progress, chunk_size, groups)
 
 
 def _read_file(
-    path: PathLike, options: SVMLightOptions, progress: bool, chunk_size: int
+    path: PathLike,
+    options: SVMLightOptions,
+    progress: bool,
+    chunk_size: int,
+    groups: Path | None = None,
 ) -> RankingData:
+    sizes = read_group_sizes(groups) if groups is not None else None
     stream, raw = open_binary_read(path)
     with stream, raw, ByteProgress(path, progress, f"reading {Path(path).name}") as bar:
         total = max(bar.total, 1)
@@ -803,7 +953,9 @@ def _read_file(
                 bar.update(position)
                 yield block, position / total
 
-        return _parse_blocks(blocks(), str(path), options)
+        return _parse_blocks(
+            blocks(), str(path), options, group_sizes=sizes, group_path=groups or ""
+        )
 
 
 # ----------------------------------------------------------------------------- writing
@@ -815,6 +967,7 @@ def write_svmlight(
     write_comments: bool = True,
     rows_per_block: int = 16384,
     progress: bool = False,
+    group_file: bool = False,
 ) -> None:
     """Write ``data`` as SVMlight/LETOR text that :func:`read_svmlight` reads back exactly.
 
@@ -823,13 +976,14 @@ def write_svmlight(
     leaves zero-valued features out (smaller files; still exact on reading, given the
     same ``num_features``). Comments are written after ``#``; when the data has docids
     but no comments, ``# docid = D`` is written. The suffix ``.gz``/``.xz``/``.bz2``
-    compresses the output.
+    compresses the output. ``group_file=True`` writes LightGBM's layout instead: lines
+    without ``qid:`` and the group sizes in ``path.query`` (qids are not kept).
 
     Raises:
         DataFormatError: qids that are not non-negative integers, or docids/comments
             that cannot be written on one line.
     """
-    qids = _integer_qids(data.qids)
+    qids = _integer_qids(data.qids) if not group_file else data.qids
     comments = _comment_strings(data) if write_comments else None
     width = data.num_features
     prefixes = pa.array([f"{j + 1}:" for j in range(width)], type=pa.string())
@@ -863,9 +1017,12 @@ def write_svmlight(
             np.cumsum(counts, out=list_offsets[1:])
             body = pc.binary_join(pa.ListArray.from_arrays(pa.array(list_offsets), tokens), " ")
             label_text = pc.cast(pa.array(data.labels[lo:hi], type=pa.float32()), pa.string())
-            head = pc.binary_join_element_wise(
-                label_text, pc.cast(pa.array(doc_qids[lo:hi]), pa.string()), " qid:"
-            )
+            if group_file:
+                head = label_text
+            else:
+                head = pc.binary_join_element_wise(
+                    label_text, pc.cast(pa.array(doc_qids[lo:hi]), pa.string()), " qid:"
+                )
             line = pc.if_else(
                 pa.array(counts > 0), pc.binary_join_element_wise(head, body, " "), head
             )
@@ -879,6 +1036,9 @@ def write_svmlight(
                 [line.offset, line.offset + len(line)]
             ]
             out.write(memoryview(line.buffers()[2])[first:last])
+    if group_file:
+        sizes = "\n".join(str(n) for n in data.list_lengths().tolist())
+        Path(f"{path}.query").write_text(sizes + "\n", encoding="utf-8")
 
 
 def _integer_qids(qids: npt.NDArray[Any]) -> npt.NDArray[np.int64]:

@@ -59,13 +59,35 @@ def check_lists(
     # (masked reductions, no boolean indexing, which would copy the real items).
     if torch.isnan(scores.sum()) and (torch.isnan(scores) & mask).any():
         raise ValueError(f"{name}: scores contain NaN at real (unmasked) items")
-    if not torch.isfinite(labels.sum()) and (~torch.isfinite(labels) & mask).any():
-        raise ValueError(f"{name}: labels contain NaN or inf at real items")
-    if nonnegative_labels and labels.numel() and labels.min() < 0 and ((labels < 0) & mask).any():
-        raise ValueError(f"{name}: labels must be >= 0 at real items (graded relevance)")
+    check_label_values(labels, None if all_real else mask, name, graded=nonnegative_labels)
     if all_real:
         return scores, labels, mask
     return scores, labels.masked_fill(~mask, 0.0), mask
+
+
+def check_label_values(
+    labels: Tensor, mask: Tensor | None, name: str, *, graded: bool = True
+) -> None:
+    """The one label check of losses and metrics: labels at real items are finite and,
+    when ``graded`` (relevance grades, the default), >= 0.
+
+    One ``aminmax`` reduction screens the whole tensor (a NaN anywhere makes the minimum
+    NaN); only when the screen fails — a bad value, or garbage at masked positions — do
+    masked checks decide, so well-formed inputs pay one pass and no copy.
+    """
+    if labels.numel() == 0:
+        return
+    low, high = torch.aminmax(labels)
+    fine = bool(torch.isfinite(high) & torch.isfinite(low) & ((low >= 0) | (not graded)))
+    if fine:
+        return
+    real = torch.ones_like(labels, dtype=torch.bool) if mask is None else mask
+    if bool((torch.isnan(labels) & real).any()):
+        raise ValueError(f"{name}: labels contain NaN at real (unmasked) items")
+    if bool((torch.isinf(labels) & real).any()):
+        raise ValueError(f"{name}: labels contain inf at real (unmasked) items")
+    if graded and bool(((labels < 0) & real).any()):
+        raise ValueError(f"{name}: labels must be >= 0 at real items (graded relevance)")
 
 
 def check_list_shapes(
@@ -97,6 +119,14 @@ def check_list_shapes(
             raise ValueError(
                 f"{name}: mask must be a bool tensor (True = real item), got {mask.dtype}"
             )
+    if scores.shape[1] == 0:
+        # Lists of length 0: one masked position makes them lists without a real item,
+        # which every loss and metric already handles (a finite 0, left out of means);
+        # the scores stay connected, so their (empty) gradient is defined.
+        pad = scores.new_zeros(scores.shape[0], 1)
+        scores = torch.cat([scores, pad], dim=1)
+        labels = torch.cat([labels, labels.new_zeros(labels.shape[0], 1)], dim=1)
+        mask = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
     return scores, labels, mask
 
 
@@ -135,10 +165,14 @@ def check_reduction(reduction: str, name: str) -> None:
         raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def check_k(k: int | None, name: str) -> None:
-    """Raise a ``ValueError`` naming ``name`` unless ``k`` is a positive integer or None."""
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-        raise ValueError(f"{name}: k must be a positive integer or None, got {k!r}")
+def check_k(k: int | None, name: str, *, optional: bool = True) -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``k`` is a positive integer (or None
+    when ``optional``); ``True`` and ``2.0`` are not integers here."""
+    if k is None and optional:
+        return
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        what = "a positive integer or None" if optional else "a positive integer"
+        raise ValueError(f"{name}: k must be {what}, got {k!r}")
 
 
 def numpy_compatible(fn: Callable[P, R]) -> Callable[P, R]:

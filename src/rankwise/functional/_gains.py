@@ -33,7 +33,18 @@ def apply_gain(labels: Tensor, gain: Gain) -> Tensor:
         tensor([0., 1., 3.])
     """
     if gain == "exp2":
-        return torch.exp2(labels) - 1.0
+        out = torch.exp2(labels) - 1.0
+        # 2^y overflows at y >= 128 in float32 (1024 in float64): every DCG would be
+        # inf/inf, a NaN that a mean would hide. Say so instead.
+        if out.numel() and not bool(torch.isfinite(out.max())):
+            top = float(labels.max())
+            limit = 1024 if labels.dtype == torch.float64 else 128
+            raise ValueError(
+                f"gain='exp2': a label of {top:g} makes 2^label - 1 overflow {labels.dtype} "
+                f"(labels must be < {limit}); use gain='linear' for such labels"
+                + (" or float64 inputs" if labels.dtype != torch.float64 else "")
+            )
+        return out
     if gain == "linear":
         return labels
     if callable(gain):

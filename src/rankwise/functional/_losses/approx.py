@@ -100,7 +100,7 @@ def approx_metric_loss(
         raise ValueError(f"approx_metric_loss: metric must be one of {sorted(FROM_RANKS)}")
     if temperature <= 0:
         raise ValueError(f"approx_metric_loss: temperature must be > 0, got {temperature}")
-    x = prepare("approx_metric_loss", scores, labels, mask, weights, reduction)
+    x = prepare("approx_metric_loss", scores, labels, mask, weights, reduction, k=k)
     ranks = soft_rank(
         x.scores,
         x.mask,

@@ -20,7 +20,13 @@ from torch import Tensor
 from torch.nn import functional as nnf
 from torch.utils.checkpoint import checkpoint
 
-from rankwise.functional._checks import Reduction, check_list_shapes, check_reduction
+from rankwise.functional._checks import (
+    Reduction,
+    check_k,
+    check_label_values,
+    check_list_shapes,
+    check_reduction,
+)
 from rankwise.functional._reduction import reduce_lists
 
 NEG_INF = float("-inf")
@@ -110,13 +116,23 @@ def prepare(
     mask: Tensor | None,
     weights: Tensor | None,
     reduction: str,
+    *,
+    k: int | None = None,
+    graded_labels: bool = True,
 ) -> LossInputs:
-    """Validate shapes and dtypes (no data-dependent checks: losses sit in the hot loop)."""
+    """Validate a loss's inputs: shapes, dtypes, ``reduction`` and ``k``
+    (:func:`~rankwise.functional._checks.check_k`), and the labels at real items, the same
+    check as the metrics' (:func:`~rankwise.functional._checks.check_label_values`: finite,
+    and >= 0 when ``graded_labels``), screened by one reduction."""
     check_reduction(reduction, name)
+    check_k(k, name)
     one_list = scores.dim() == 1 and weights is not None and weights.dim() == 1
     if one_list and weights is not None and weights.numel() == scores.shape[0]:
         weights = weights.unsqueeze(0)  # one list's per-item weights
+    empty = scores.dim() == 2 and scores.shape[1] == 0
     scores, labels, mask = check_list_shapes(scores, labels, mask, name)
+    if empty and weights is not None and weights.dim() == 2:
+        weights = torch.cat([weights, weights.new_zeros(weights.shape[0], 1)], dim=1)
     if not scores.is_floating_point():
         raise TypeError(f"{name}: scores must be floating point, got {scores.dtype}")
     # Half precision (autocast) computes in float32; float64 stays float64.
@@ -125,6 +141,7 @@ def prepare(
     labels = labels.to(device=scores.device, dtype=dtype)
     if mask is not None:
         mask = mask.to(scores.device)
+    check_label_values(labels, mask, name, graded=graded_labels)
     list_w = item_w = None
     if weights is not None:
         w = weights.to(device=scores.device, dtype=dtype)

@@ -72,9 +72,7 @@ def lambda_loss(
         raise ValueError(f"lambda_loss: k_rule must be 'both' or 'either', got {k_rule!r}")
     if log_base not in ("binary", "natural"):
         raise ValueError(f"lambda_loss: log_base must be 'binary' or 'natural', got {log_base!r}")
-    if k is not None and k < 1:
-        raise ValueError(f"lambda_loss: k must be >= 1, got {k}")
-    x = prepare("lambda_loss", scores, labels, mask, weights, reduction)
+    x = prepare("lambda_loss", scores, labels, mask, weights, reduction, k=k)
     # Ranks enter only through the weights: work in predicted order (lambda_weights).
     state = rank_pairs(x.scores, x.labels, x.mask, k=k)
     if eps < 0:

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as nnf
 
-from rankwise.functional._checks import Reduction
+from rankwise.functional._checks import Reduction, check_k
 from rankwise.functional._gains import Gain, apply_gain
 from rankwise.functional._losses.common import (
     LossInputs,
@@ -92,7 +92,10 @@ def softmax_loss(
         >>> round(float(softmax_loss(s, y)), 4)
         1.4076
     """
-    x = prepare("softmax_loss", scores, labels, mask, weights, reduction)
+    # soft targets from a softmax of the labels (a teacher's scores) may be any real number
+    x = prepare(
+        "softmax_loss", scores, labels, mask, weights, reduction, graded_labels=target != "softmax"
+    )
     if target == "softmax":  # padded() ignores masked positions: no need to zero them
         y = x.raw_labels if x.item_weights is None else x.raw_labels * x.item_weights
     else:
@@ -129,7 +132,15 @@ def poly1_softmax_loss(
         >>> bool(poly1_softmax_loss(s, y) < poly1_softmax_loss(-s, y))  # right order wins
         True
     """
-    x = prepare("poly1_softmax_loss", scores, labels, mask, weights, reduction)
+    x = prepare(
+        "poly1_softmax_loss",
+        scores,
+        labels,
+        mask,
+        weights,
+        reduction,
+        graded_labels=target != "softmax",
+    )
     y = x.labels if x.item_weights is None else x.labels * x.item_weights
     p, _ = _target(x, y, target, 1.0, "poly1_softmax_loss")
     log_p = log_softmax_masked(x.scores, x.mask)
@@ -271,6 +282,8 @@ def pl_distillation_loss(
         )
     y = labels if labels is not None else torch.zeros_like(scores)
     x = prepare("pl_distillation_loss", scores, y, mask, weights, reduction)
+    if teacher_scores.shape[-1] == 0:  # lists of no item were padded by one masked one
+        teacher_scores = teacher_scores.new_zeros(x.scores.shape)
     t = teacher_scores.to(x.scores).masked_fill(~x.mask, 0.0)
     order = _label_order(x.labels, x.mask, None, secondary=t.masked_fill(~x.mask, float("-inf")))
     alpha = torch.softmax(masked_scores(t / temperature, x.mask), dim=1).masked_fill(~x.mask, 0.0)
@@ -427,8 +440,7 @@ def sl_at_k_loss(
         >>> bool(sl_at_k_loss(s, y, k=2) < sl_at_k_loss(-s, y, k=2))  # right order wins
         True
     """
-    if k < 1:
-        raise ValueError(f"sl_at_k_loss: k must be >= 1, got {k}")
+    check_k(k, "sl_at_k_loss", optional=False)
     x = prepare("sl_at_k_loss", scores, labels, mask, weights, reduction)
     pos = (x.labels >= threshold) & x.mask
     neg = ~pos & x.mask

@@ -61,9 +61,7 @@ def neural_ndcg_loss(
         >>> bool(neural_ndcg_loss(s, y) < neural_ndcg_loss(-s, y))  # right order wins
         True
     """
-    if k is not None and k < 1:
-        raise ValueError(f"neural_ndcg_loss: k must be >= 1, got {k}")
-    x = prepare("neural_ndcg_loss", scores, labels, mask, weights, reduction)
+    x = prepare("neural_ndcg_loss", scores, labels, mask, weights, reduction, k=k)
     length = x.scores.shape[1]
     cut = length if k is None else min(k, length)
     p = neural_sort(

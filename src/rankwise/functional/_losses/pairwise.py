@@ -59,7 +59,7 @@ def _pairwise(
 ) -> Tensor:
     if per_list not in ("mean", "sum"):
         raise ValueError(f"{name}: per_list must be 'mean' or 'sum', got {per_list!r}")
-    x = prepare(name, scores, labels, mask, weights, reduction)
+    x = prepare(name, scores, labels, mask, weights, reduction, k=k)
     if pair_weight_matrix is not None and pair_weight_matrix.shape != (
         *x.scores.shape,
         x.scores.shape[1],

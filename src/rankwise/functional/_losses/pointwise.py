@@ -117,6 +117,11 @@ def ordinal_loss(
             f"ordinal_loss: scores must be [batch, list, levels], got {tuple(scores.shape)}"
         )
     n = scores.shape[2]
+    if scores.shape[1] == 0:  # no item: one masked one (as check_list_shapes does)
+        scores = torch.cat([scores, scores.new_zeros(scores.shape[0], 1, n)], dim=1)
+        labels = labels.new_zeros(labels.shape[0], 1)
+        mask = torch.zeros(labels.shape, dtype=torch.bool, device=scores.device)
+        weights = weights if weights is None or weights.dim() == 1 else labels.clone()
     flat = scores.reshape(scores.shape[0], -1)
     x = prepare(
         "ordinal_loss",
