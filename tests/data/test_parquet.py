@@ -35,12 +35,18 @@ def test_reads_foreign_files_with_numbered_columns_and_string_qids(tmp_path: Pat
         rel=[1, 0, 2],
         feature_10=[1.0, 2.0, 3.0],
         feature_2=[4.0, 5.0, 6.0],
+        feature_1=[7.0, 8.0, 9.0],
         other=["x", "y", "z"],
     )
     pq.write_table(table, tmp_path / "f.parquet")
+    # Column K is feature K: 2 and 10 without 3..9 is a gap, not a renumbering.
+    with pytest.raises(DataFormatError, match="no column feature_3, feature_4"):
+        read_parquet(tmp_path / "f.parquet", qid_column="query", label_column="rel")
+    table = table.drop(["feature_10"]).append_column("feature_3", pa.array([1.0, 2.0, 3.0]))
+    pq.write_table(table, tmp_path / "f.parquet")
     data = read_parquet(tmp_path / "f.parquet", qid_column="query", label_column="rel")
-    # Numbered columns are ordered by number, not by name.
-    np.testing.assert_array_equal(data.features, [[4, 1], [5, 2], [6, 3]])
+    # Numbered columns are ordered by number, not by position in the file.
+    np.testing.assert_array_equal(data.features, [[7, 4, 1], [8, 5, 2], [9, 6, 3]])
     assert data.qids.tolist() == ["a", "b"]
     assert data.docids is None
 

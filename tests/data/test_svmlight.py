@@ -188,7 +188,7 @@ def test_feature_index_zero_is_an_error():
 def test_feature_index_beyond_num_features():
     err = _error(b"1 qid:1 1:1\n1 qid:1 5:1\n", num_features=4)
     assert err.line == 2
-    assert "beyond num_features=4" in err.reason
+    assert "> the 4 features declared" in err.reason
 
 
 def test_duplicate_feature_index_on_a_line():

@@ -10,8 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from rankwise.data.formats import detect_format, load, save
-from rankwise.data.ranking_data import RankingData
+from rankwise.cli.reading import add_reader_options, data_from_args
+from rankwise.data.formats import detect_format, save
 from rankwise.data.stats import data_statistics
 
 
@@ -22,7 +22,7 @@ def register(commands: Any) -> None:
 
     stats = sub.add_parser("stats", help="statistics of a data set (SVMlight, Parquet or cache)")
     stats.add_argument("path")
-    _reader_options(stats)
+    add_reader_options(stats)
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(handler=run_stats)
 
@@ -33,7 +33,7 @@ def register(commands: Any) -> None:
     )
     convert.add_argument("input")
     convert.add_argument("output")
-    _reader_options(convert)
+    add_reader_options(convert)
     convert.add_argument(
         "--to", choices=["svmlight", "parquet", "cache"], help="output format (default: suffix)"
     )
@@ -54,56 +54,12 @@ def register(commands: Any) -> None:
     convert.set_defaults(handler=run_convert)
 
 
-def _reader_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("reading options")
-    g.add_argument("--num-features", type=int, help="expected number of features")
-    g.add_argument(
-        "--nonfinite",
-        choices=["error", "fill"],
-        default="error",
-        help="NULL/NaN/inf feature values: stop with an error (default) or fill them",
-    )
-    g.add_argument("--fill-value", type=float, default=0.0, help="value used by --nonfinite fill")
-    g.add_argument(
-        "--noncontiguous",
-        choices=["error", "group"],
-        default="error",
-        help="a query whose lines are interrupted by another: error (default) or regroup",
-    )
-    g.add_argument("--max-label", type=float, help="largest allowed label (default: none)")
-    g.add_argument(
-        "--no-cache", action="store_true", help="SVMlight: parse without the binary cache"
-    )
-    g.add_argument(
-        "--group-file",
-        help="SVMlight without qid: (LightGBM's layout): the file of group sizes "
-        "(default: PATH.query or PATH.group when it exists)",
-    )
-
-
-def _read(path: str, args: argparse.Namespace) -> RankingData:
-    kind = detect_format(path)
-    options: dict[str, Any] = {}
-    if kind in ("svmlight", "parquet"):
-        options.update(
-            nonfinite=args.nonfinite,
-            fill_value=args.fill_value,
-            noncontiguous=args.noncontiguous,
-            max_label=args.max_label,
-        )
-    if kind == "svmlight":
-        options.update(num_features=args.num_features, cache=not args.no_cache, progress=True)
-        if args.group_file:
-            options["group_file"] = args.group_file
-    return load(path, format=kind, **options)
-
-
 def run_stats(args: argparse.Namespace) -> int:
     """Run ``rankwise data stats``."""
     from rankwise.report.statistics import render_statistics
 
     started = time.perf_counter()
-    data = _read(args.path, args)
+    data = data_from_args(args.path, args)
     stats = data_statistics(data)
     stats["seconds"] = round(time.perf_counter() - started, 3)
     if args.json:
@@ -116,7 +72,7 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_convert(args: argparse.Namespace) -> int:
     """Run ``rankwise data convert``."""
     console = Console(stderr=True)
-    data = _read(args.input, args)
+    data = data_from_args(args.input, args)
     kind = args.to or detect_format(args.output, for_writing=True)
     options: dict[str, Any] = {}
     if kind == "parquet":

@@ -19,6 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from rankwise.cli.reading import add_reader_options, data_from_args
+
 DEFAULT_METRICS = ["ndcg@10", "map", "mrr@10"]
 
 
@@ -48,6 +50,7 @@ def register(commands: Any) -> None:
         help="a trained model (checkpoint file or run directory) to score --data with "
         "(repeatable); its feature transform is applied first",
     )
+    add_reader_options(p)
     p.add_argument(
         "-m",
         "--metric",
@@ -135,13 +138,19 @@ def _runs(args: argparse.Namespace, metrics: list[str], defaults: dict[str, str]
 def _scored(
     args: argparse.Namespace, metrics: list[str], defaults: dict[str, str]
 ) -> dict[str, Any]:
-    from rankwise.data.formats import load, read_scores
+    from rankwise.data.formats import read_scores
+    from rankwise.errors import DataFormatError
     from rankwise.metrics.evaluation import evaluate_scores
 
-    data = load(args.data)
+    data = data_from_args(args.data, args)
     out: dict[str, Any] = {}
     for spec in args.scores:
         name, scores = read_scores(spec, args.data)
+        if scores.size != data.num_documents:
+            raise DataFormatError(
+                f"--scores {spec}: {scores.size} scores for the {data.num_documents} "
+                f"documents of {args.data} (one score per document, in the data's order)"
+            )
         out[_unique(name, out)] = evaluate_scores(data, scores, metrics, defaults=defaults)
     if args.checkpoint:
         from rankwise.train.predict import load_predictor

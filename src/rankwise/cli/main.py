@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from rankwise._version import __version__
-from rankwise.errors import RankwiseError
+from rankwise.errors import RankwiseError, printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,14 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 bad input, 2 usage error)."""
+    """Run the CLI; returns the exit status (0 ok, 1 bad input, 2 usage error).
+
+    Errors from bad input (rankwise's own, a value error, an unreadable or unwritable
+    path) are printed as one message without a traceback; the remedy an error suggests
+    is written as this command's flags (``--nonfinite fill``), or as config keys for
+    ``train``, whose options come from its config; control bytes are escaped.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     err = Console(stderr=True)
     try:
         status: int = args.handler(args)
-    except (RankwiseError, FileNotFoundError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    except (RankwiseError, OSError, ValueError) as exc:
+        if isinstance(exc, RankwiseError):
+            text = exc.message(getattr(args, "audience", "cli"))
+        else:
+            text = printable(str(exc))
+        err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rankwise.cli.reading import add_reader_options, data_from_args
+
 
 def register(commands: Any) -> None:
     """Add the ``predict`` command to the CLI."""
@@ -31,17 +33,17 @@ def register(commands: Any) -> None:
     p.add_argument("--format", choices=["scores", "trec"], default="scores")
     p.add_argument("--run-name", default=None, help="TREC run tag (default: the run's name)")
     p.add_argument("--device", default="cpu")
+    add_reader_options(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rankwise predict`` (module docstring)."""
-    from rankwise.data.formats import load
     from rankwise.runs.trec import run_from_scores, trec_run_lines
     from rankwise.train.predict import load_predictor
 
     predictor = load_predictor(args.checkpoint)
-    data = load(args.data)
+    data = data_from_args(args.data, args)
     scores = predictor.predict(data, device=args.device)
     if args.format == "scores":
         lines = [f"{s:.9g}\n" for s in scores.tolist()]

@@ -40,9 +40,13 @@ def register(commands: Any) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument(
-        "--check", action="store_true", help="validate the config and print it; train nothing"
+        "--check",
+        action="store_true",
+        help="validate the config, build its model, loss and optimiser and take one step on "
+        "a random batch, print the config; read no data, train nothing",
     )
-    p.set_defaults(handler=run)
+    # remedies of errors are written as config keys (--set KEY=VALUE), not flags
+    p.set_defaults(handler=run, audience="config")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
     console = Console()
     if args.check:
+        from rankwise.train.build import check_run
+
         console.print(dump_config(config), highlight=False, markup=False)
+        for line in check_run(config):
+            console.print(escape(line))
         console.print("config is valid")
         return 0
     summary = run_experiment(config, resume=args.resume, overwrite=args.overwrite, console=console)

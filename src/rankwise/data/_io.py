@@ -7,6 +7,7 @@ import gzip
 import io
 import lzma
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Literal, cast
@@ -18,6 +19,8 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+
+from rankwise._hashing import file_hash
 
 PathLike = str | os.PathLike[str]
 
@@ -44,24 +47,56 @@ def compression_for_name(path: PathLike) -> str | None:
     return {".gz": "gzip", ".xz": "xz", ".bz2": "bz2"}.get(suffix)
 
 
+class _Decompressed(io.RawIOBase):
+    """A decompressing stream whose failures (a truncated or corrupt file: ``EOFError``,
+    ``zlib.error``, ``lzma.LZMAError``, ``OSError``) become a
+    :class:`~rankwise.errors.DataFormatError` naming the file."""
+
+    def __init__(self, inner: IO[bytes], path: PathLike, kind: str) -> None:
+        super().__init__()
+        self._inner = inner
+        self._path = path
+        self._kind = kind
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: object) -> int:
+        from rankwise.errors import DataFormatError
+
+        try:
+            return int(self._inner.readinto(buffer))  # type: ignore[attr-defined]
+        except (EOFError, zlib.error, lzma.LZMAError, OSError) as exc:
+            raise DataFormatError(
+                f"{self._path}: the {self._kind} data is truncated or corrupt ({exc})"
+            ) from None
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
 def open_binary_read(path: PathLike) -> tuple[IO[bytes], IO[bytes]]:
     """Open ``path`` for reading, decompressing transparently.
 
     Returns ``(stream, raw)``: ``stream`` yields decompressed bytes, ``raw`` is the
-    underlying file whose position tells how much of the file has been consumed.
+    underlying file whose position tells how much of the file has been consumed. A
+    truncated or corrupt compressed file raises
+    :class:`~rankwise.errors.DataFormatError` naming it when the damage is read.
     """
     raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     kind = detect_compression(path)
-    stream: IO[bytes]
+    inner: IO[bytes]
     if kind == "gzip":
-        stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+        inner = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
     elif kind == "xz":
-        stream = cast(IO[bytes], lzma.LZMAFile(raw, mode="rb"))  # noqa: SIM115
+        inner = cast(IO[bytes], lzma.LZMAFile(raw, mode="rb"))  # noqa: SIM115
     elif kind == "bz2":
-        stream = cast(IO[bytes], bz2.BZ2File(raw, mode="rb"))
+        inner = cast(IO[bytes], bz2.BZ2File(raw, mode="rb"))
     else:
-        stream = raw
-    return stream, raw
+        return raw, raw
+    stream = io.BufferedReader(_Decompressed(inner, path, kind), buffer_size=1 << 16)
+    return cast(IO[bytes], stream), raw
 
 
 def open_binary_write(path: PathLike) -> IO[bytes]:
@@ -148,24 +183,6 @@ class ByteProgress:
 
 CacheCheck = Literal["full", "fast"]
 CACHE_CHECKS = ("full", "fast")
-
-
-def content_hash(buffer: object) -> str:
-    """xxh3-128 of a bytes-like object (e.g. an array's memory), as hex."""
-    import xxhash
-
-    return str(xxhash.xxh3_128(memoryview(buffer).cast("B")).hexdigest())  # type: ignore[arg-type]
-
-
-def file_hash(path: PathLike, block: int = 16 << 20) -> str:
-    """xxh3-128 of a whole file, read in blocks (about 10 GB/s from the page cache)."""
-    import xxhash
-
-    h = xxhash.xxh3_128()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return str(h.hexdigest())
 
 
 def file_signature(path: PathLike, check: CacheCheck = "full") -> dict[str, object]:

@@ -39,8 +39,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rankwise._hashing import content_hash
 from rankwise._version import __version__
-from rankwise.data._io import CACHE_CHECKS, CacheCheck, PathLike, content_hash, file_signature
+from rankwise.data._io import CACHE_CHECKS, CacheCheck, PathLike, file_signature
 from rankwise.data.ranking_data import LoadReport, RankingData
 from rankwise.errors import DataFormatError
 
@@ -176,19 +177,28 @@ def cached_load(
             pass  # damaged or outdated entry: rebuilt below
     data = loader()
     save_cache(data, entry, meta={"source": signature, "kind": kind, "options": options})
-    _prune_stale(root, Path(path).name, signature["path"], keep=entry)
+    _prune_stale(root, Path(path).name, signature, keep=entry)
     return data
 
 
-def _prune_stale(root: Path, name: str, source_path: object, keep: Path) -> None:
-    """Remove entries built from an older version of the same source file."""
+def _prune_stale(root: Path, name: str, signature: dict[str, Any], keep: Path) -> None:
+    """Remove entries built from another version of the same source file.
+
+    Entries of the same version (other reader options, or the other ``check`` mode, whose
+    signature has other fields) are kept; an entry is stale when the file's size or mtime
+    differ, or when its signature has the same fields and another value (a content edit
+    that kept both).
+    """
     for other in root.glob(f"{name}.*"):
         if other == keep or not other.is_dir():
             continue
         try:
-            meta = json.loads((other / "meta.json").read_text())
+            theirs = json.loads((other / "meta.json").read_text()).get("source", {})
         except (OSError, ValueError):
             continue
-        same_source = meta.get("source", {}).get("path") == source_path
-        if same_source and meta.get("options") is not None:
+        if not isinstance(theirs, dict) or theirs.get("path") != signature["path"]:
+            continue
+        moved = any(theirs.get(k) != signature[k] for k in ("size", "mtime_ns"))
+        edited = set(theirs) == set(signature) and theirs != signature
+        if moved or edited:
             shutil.rmtree(other, ignore_errors=True)

@@ -90,14 +90,66 @@ def save(
 def read_scores(spec: PathLike, data_path: PathLike) -> tuple[str, npt.NDArray[np.float64]]:
     """``(name, scores)`` of one score per document of the data at ``data_path``: from a
     text file of numbers (one per line; ``spec`` is its path, the name its file name), or
-    from a column of that data when it is Parquet (``spec`` is the column's name)."""
+    from a column of that data when it is Parquet (``spec`` is the column's name).
+
+    Raises:
+        DataFormatError: a line that is not one finite number (naming the file and the
+            line), a file without scores, or a Parquet column that is missing or not
+            numeric.
+    """
     path = Path(spec)
     if path.is_file():
-        return path.name, np.loadtxt(path, dtype=np.float64, ndmin=1)
+        return path.name, read_score_file(path)
     if detect_format(data_path) == "parquet":
         import pyarrow.parquet as pq
 
         column = str(spec)
-        table = pq.read_table(data_path, columns=[column])
-        return column, table.column(column).to_numpy().astype(np.float64)
-    raise ValueError(f"--scores {str(spec)!r} is neither a file nor a Parquet column")
+        names = pq.read_schema(data_path).names
+        if column not in names:
+            raise DataFormatError(
+                f"--scores {column!r}: neither a file nor a column of {data_path} "
+                f"(columns: {names})"
+            )
+        from rankwise.data.parquet import numeric_column
+
+        values = numeric_column(pq.read_table(data_path, columns=[column]), column, data_path)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataFormatError(
+                f"{data_path}: column {column!r}, row {row}: score {values[row]} is not finite"
+            )
+        return column, values
+    raise DataFormatError(f"--scores {str(spec)!r} is neither a file nor a Parquet column")
+
+
+def read_score_file(path: PathLike) -> npt.NDArray[np.float64]:
+    """One finite number per line (blank lines and ``#`` comments skipped).
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.txt"
+        >>> _ = p.write_text("0.5\\n-2\\n\\n1e3  # a comment\\n")
+        >>> read_score_file(p).tolist()
+        [0.5, -2.0, 1000.0]
+    """
+    from rankwise.errors import ParseError
+
+    scores: list[float] = []
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            text = raw.decode("utf-8", "backslashreplace").split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                raise ParseError(
+                    str(path), number, "a score line must hold one number", text
+                ) from None
+            if not np.isfinite(value):
+                raise ParseError(str(path), number, f"score {text!r} is not finite", text)
+            scores.append(value)
+    if not scores:
+        raise DataFormatError(f"{path}: the score file holds no score")
+    return np.asarray(scores, dtype=np.float64)

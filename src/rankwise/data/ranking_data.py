@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rankwise.errors import DataFormatError
+from rankwise.errors import DataFormatError, Remedy
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -264,18 +264,18 @@ class RankingData:
                 j = int(np.flatnonzero(repeated)[0])
                 earlier, later = int(runs[first_run[inverse[j]]]), int(runs[j])
                 q = run_qids[j].item() if hasattr(run_qids[j], "item") else run_qids[j]
-                hint = "; pass noncontiguous='group' to regroup them"
+                regroup = Remedy({"noncontiguous": "group"}, "to regroup them")
                 if line_numbers is not None:
                     raise ParseError(
                         source,
                         int(line_numbers[later]),
                         f"qid {q!r} already appeared on line {int(line_numbers[earlier])} with "
-                        f"other queries in between; a query's lines must be contiguous{hint}",
-                    )
+                        "other queries in between; a query's lines must be contiguous",
+                    ).with_remedy(regroup)
                 raise DataFormatError(
                     f"{source}: row {later}: qid {q!r} already appeared at row {earlier} with "
-                    f"other queries in between; a query's rows must be contiguous{hint}"
-                )
+                    "other queries in between; a query's rows must be contiguous"
+                ).with_remedy(regroup)
             if report is not None:
                 report.regrouped_queries += int(np.unique(run_qids[repeated]).size)
             lengths = np.diff(np.append(runs, n))

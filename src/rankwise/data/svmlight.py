@@ -58,7 +58,7 @@ from rankwise.data.ranking_data import (
     describe_label_range,
     invalid_labels,
 )
-from rankwise.errors import DataFormatError, ParseError
+from rankwise.errors import CHOOSE, DataFormatError, ParseError, Placeholder, Remedy
 
 NonFinitePolicy = Literal["error", "fill"]
 NonContiguousPolicy = Literal["error", "group"]
@@ -357,6 +357,7 @@ def _tokenize_reference(
         except _SyntaxProblem as problem:
             text = raw.decode("utf-8", "backslashreplace").rstrip("\r")
             error = ParseError(source, line_no, str(problem), text)
+            error.remedy = problem.remedy
             break
         lines += 1
         doc = len(labels)
@@ -390,7 +391,15 @@ def _tokenize_reference(
 
 
 class _SyntaxProblem(Exception):
-    pass
+    remedy: Remedy | None = None
+
+
+class _MissingQid(_SyntaxProblem):
+    # lines without qid: are LightGBM's layout when a file of group sizes goes with them
+    remedy = Remedy(
+        {"group_file": Placeholder("PATH")},
+        "for lines without qid: and a file of group sizes (LightGBM)",
+    )
 
 
 def _parse_words(words: list[bytes]) -> tuple[float, int, list[tuple[int, float, bool]]]:
@@ -398,7 +407,7 @@ def _parse_words(words: list[bytes]) -> tuple[float, int, list[tuple[int, float,
     if not _NUMBER.fullmatch(label_word):
         raise _SyntaxProblem(f"label {_show(label_word)} is not a number")
     if len(words) < 2 or not words[1].startswith(b"qid:"):
-        raise _SyntaxProblem("missing 'qid:<id>' after the label")
+        raise _MissingQid("missing 'qid:<id>' after the label")
     qid = _parse_uint(words[1][4:], "qid")
     pairs: list[tuple[int, float, bool]] = []
     for word in words[2:]:
@@ -460,9 +469,9 @@ class _Assembler:
         self.filled: dict[str, int] = {}
 
     # ------------------------------------------------------------------ checks
-    def _first_violation(self, block: _Block) -> tuple[int, str] | None:
-        """The earliest (document, reason) in ``block`` that breaks a semantic rule."""
-        found: list[tuple[int, str]] = []
+    def _first_violation(self, block: _Block) -> tuple[int, str, Remedy | None] | None:
+        """The earliest (document, reason, remedy) in ``block`` that breaks a semantic rule."""
+        found: list[tuple[int, str, Remedy | None]] = []
         opts = self.options
         labels = block.labels
         bad = invalid_labels(labels, opts.min_label, opts.max_label)
@@ -471,9 +480,9 @@ class _Assembler:
             allowed = describe_label_range(opts.min_label, opts.max_label)
             value = float(labels[d])
             if np.isfinite(value) and abs(value) > float(np.finfo(np.float32).max):
-                found.append((d, f"label {value:g} does not fit float32 (largest 3.4e+38)"))
+                found.append((d, f"label {value:g} does not fit float32 (largest 3.4e+38)", None))
             else:
-                found.append((d, f"label {value:g} outside the allowed range {allowed}"))
+                found.append((d, f"label {value:g} outside the allowed range {allowed}", None))
         idx = block.value_index
         if idx.size:
             bad_idx = idx < 1
@@ -481,16 +490,15 @@ class _Assembler:
             bad_idx |= idx > limit
             if bad_idx.any():
                 k = int(np.flatnonzero(bad_idx)[0])
+                remedy: Remedy | None = None
                 if idx[k] < 1:
                     why = f"feature index {idx[k]} is not allowed (indices are 1-based)"
                 elif opts.num_features is not None:
-                    why = f"feature index {idx[k]} is beyond num_features={opts.num_features}"
+                    why = f"feature index {idx[k]} > the {opts.num_features} features declared"
                 else:
-                    why = (
-                        f"feature index {idx[k]} is implausibly large for a dense layout; "
-                        "pass num_features explicitly if it is intended"
-                    )
-                found.append((int(block.value_doc[k]), why))
+                    why = f"feature index {idx[k]} is implausibly large for a dense layout"
+                    remedy = Remedy({"num_features": Placeholder("N")}, "if it is intended")
+                found.append((int(block.value_doc[k]), why, remedy))
             same_doc = block.value_doc[1:] == block.value_doc[:-1]
             if (same_doc & (idx[1:] <= idx[:-1])).any():
                 order = np.lexsort((idx, block.value_doc))
@@ -498,14 +506,16 @@ class _Assembler:
                 dup = (d_sorted[1:] == d_sorted[:-1]) & (i_sorted[1:] == i_sorted[:-1])
                 if dup.any():
                     k = int(np.flatnonzero(dup)[0])
-                    found.append((int(d_sorted[k]), f"feature index {i_sorted[k]} appears twice"))
+                    found.append(
+                        (int(d_sorted[k]), f"feature index {i_sorted[k]} appears twice", None)
+                    )
         if opts.nonfinite == "error" and block.values.size:
             with np.errstate(over="ignore"):
                 as32 = block.values.astype(np.float32)
             nonfinite = ~np.isfinite(as32)
             if nonfinite.any():
                 k = int(np.flatnonzero(nonfinite)[0])
-                found.append((int(block.value_doc[k]), _nonfinite_reason(block, k)))
+                found.append((int(block.value_doc[k]), _nonfinite_reason(block, k), _FILL_REMEDY))
         if not found:
             return None
         return min(found, key=lambda t: t[0])
@@ -513,10 +523,11 @@ class _Assembler:
     def add(self, block: _Block) -> None:
         violation = self._first_violation(block)
         if violation is not None:
-            doc, reason = violation
-            raise ParseError(
+            doc, reason, remedy = violation
+            error = ParseError(
                 self.source, int(block.line_numbers[doc]), reason, block.line_text(doc)
             )
+            raise error if remedy is None else error.with_remedy(remedy)
         self.lines += block.lines
         self.skipped_lines += block.skipped_lines
         k = block.num_docs
@@ -596,8 +607,8 @@ class _Assembler:
         if self.rows == 0 and not opts.allow_empty:
             raise DataFormatError(
                 f"{self.source}: no document in the data ({self.lines} lines read, "
-                f"{self.skipped_lines} blank or comment-only); pass allow_empty=True to accept"
-            )
+                f"{self.skipped_lines} blank or comment-only)"
+            ).with_remedy(Remedy({"allow_empty": True}, "to accept an empty data set"))
         features = self.features
         features.resize((self.rows, self.width), refcheck=False)
         labels = _concat(self.labels, np.float32)
@@ -645,10 +656,10 @@ def _nonfinite_reason(block: _Block, k: int) -> str:
         what = f"({float(block.values[k])!r}) overflows float32"
     else:
         what = f"is {float(block.values[k])!r}"
-    return (
-        f"feature {index} {what}; non-finite feature values are an error by default "
-        "(pass nonfinite='fill' and fill_value=... to replace them)"
-    )
+    return f"feature {index} {what}; non-finite feature values are an error by default"
+
+
+_FILL_REMEDY = Remedy({"nonfinite": "fill", "fill_value": CHOOSE}, "to replace them")
 
 
 def _concat(parts: list[npt.NDArray[Any]], dtype: type) -> npt.NDArray[Any]:
@@ -748,9 +759,11 @@ def _apply_groups(
 
 
 def _without_inserted_qid(error: ParseError) -> ParseError:
-    return ParseError(
+    shown = ParseError(
         error.path, error.line, error.reason, error.text.replace(_INSERTED_QID, "", 1)
     )
+    shown.remedy = error.remedy
+    return shown
 
 
 # ----------------------------------------------------------------------------- drivers

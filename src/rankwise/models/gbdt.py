@@ -22,8 +22,9 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from rankwise._hashing import content_hash
 from rankwise.data.ranking_data import RankingData
-from rankwise.errors import MissingDependencyError
+from rankwise.errors import CheckpointError, MissingDependencyError
 from rankwise.registry import Registry
 
 #: The gradient-boosted tree rankers by name (kind ``"gbdt_model"``).
@@ -99,15 +100,34 @@ class GBDTRanker:
     @property
     def state(self) -> dict[str, Any]:
         """Everything needed to rebuild the trained model (plain types only)."""
+        text = self.model_string()
         return {
             "config": self.config,
-            "model": self.model_string(),
+            "model": text,
+            "model_xxh3_128": content_hash(text.encode("utf-8")),
             "best_iteration": self.best_iteration,
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> GBDTRanker:
-        """Rebuild a fitted ranker from :attr:`state` (a checkpoint's ``gbdt_state``)."""
+        """Rebuild a fitted ranker from :attr:`state` (a checkpoint's ``gbdt_state``).
+
+        The model text is checked against the hash stored with it before the tree
+        library parses it: LightGBM's parser crashes the process (a segmentation fault)
+        on a truncated model, so a damaged one must never reach it.
+
+        Raises:
+            CheckpointError: the model text is missing or does not match its hash.
+        """
+        text = state.get("model")
+        if not isinstance(text, str) or "model_xxh3_128" not in state:
+            raise CheckpointError("the tree model's state lacks its model text or hash")
+        if content_hash(text.encode("utf-8")) != state["model_xxh3_128"]:
+            raise CheckpointError(
+                f"the {state['config'].get('name', 'tree')} model text does not match its "
+                f"hash (damaged or edited: {len(text):,} characters); retrain or restore "
+                "the checkpoint"
+            )
         config = state["config"]
         model = GBDT_MODELS.build(config["name"], config["params"])
         model.num_features = config["num_features"]

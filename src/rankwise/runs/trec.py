@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from rankwise.data._io import PathLike, open_binary_read, open_binary_write
 from rankwise.data.ranking_data import RankingData
-from rankwise.errors import ParseError
+from rankwise.errors import DataFormatError, ParseError
 
 #: ``qid -> {docid: relevance}``.
 Qrels = dict[str, dict[str, float]]
@@ -94,7 +94,16 @@ def _lines(path: PathLike) -> Iterator[tuple[int, str]]:
 
 
 def read_trec_run(path: PathLike) -> TrecRun:
-    """Read a TREC run file (plain or compressed)."""
+    """Read a TREC run file (plain or compressed): ``qid Q0 docid rank score tag`` per
+    line; blank lines and ``#`` comments are skipped.
+
+    Raises:
+        ParseError: a line without 6 columns, a rank that is not an integer, a score
+            that is not a finite number, a document listed twice for a query (naming the
+            file and the line).
+        DataFormatError: a file without any run line (an empty run would otherwise
+            evaluate to 0 without a word), or a truncated compressed file.
+    """
     qids, docids, scores, ranks = [], [], [], []
     tags: set[str] = set()
     seen: set[tuple[str, str]] = set()
@@ -127,6 +136,8 @@ def read_trec_run(path: PathLike) -> TrecRun:
         scores.append(s)
         ranks.append(r)
         tags.add(tag)
+    if not qids:
+        raise DataFormatError(f"{path}: the run file holds no run line")
     return TrecRun(
         qids=np.array(qids, dtype=np.str_),
         docids=np.array(docids, dtype=np.str_),
@@ -156,7 +167,13 @@ def write_trec_run(run: TrecRun, path: PathLike, *, tag: str | None = None) -> N
 
 
 def read_qrels(path: PathLike) -> Qrels:
-    """Read TREC qrels: ``qid iteration docid relevance`` per line."""
+    """Read TREC qrels: ``qid iteration docid relevance`` per line (plain or compressed).
+
+    Raises:
+        ParseError: a line without 4 columns, a relevance that is not a finite number,
+            a document judged twice for a query (naming the file and the line).
+        DataFormatError: a file without any judgement.
+    """
     qrels: Qrels = {}
     for number, text in _lines(path):
         parts = text.split()
@@ -174,12 +191,16 @@ def read_qrels(path: PathLike) -> Qrels:
             raise ParseError(
                 str(path), number, f"relevance {rel!r} is not a number", text
             ) from None
+        if not np.isfinite(value):
+            raise ParseError(str(path), number, f"relevance {rel!r} is not finite", text)
         docs = qrels.setdefault(q, {})
         if d in docs:
             raise ParseError(
                 str(path), number, f"document {d!r} judged twice for query {q!r}", text
             )
         docs[d] = value
+    if not qrels:
+        raise DataFormatError(f"{path}: the qrels file holds no judgement")
     return qrels
 
 

@@ -210,6 +210,67 @@ def monitor(config: RunConfig) -> str:
     return es.metric if es is not None else config.metrics[0]
 
 
+#: The feature width ``train --check`` builds a model for when the config does not
+#: state the data's width (the data are not read by a check).
+CHECK_WIDTH = 16
+
+
+def check_run(config: RunConfig) -> list[str]:
+    """Build every component of ``config`` and take one training step on a tiny random
+    batch, without reading data or writing anything: ``train --check``.
+
+    The model, the loss (on a batch with padding and tied labels), the optimiser and the
+    scheduler are built with their parameters, so a value that passes the schema but
+    that the component rejects (``model.params.dropout: 2``) fails here rather than an
+    hour into a run. Returns what was checked, one line each.
+
+    Raises:
+        ConfigError: a component fails to build or to run; the message names the
+            config key and the component's own error.
+    """
+    from rankwise.errors import ConfigError
+
+    d = config.data
+    width = d.synthetic.num_features if d.synthetic is not None else None
+    width = width or d.read_options.get("num_features") or CHECK_WIDTH
+    done: list[str] = []
+
+    def attempt(where: str, make: Any) -> Any:
+        try:
+            return make()
+        except (ValueError, TypeError, RuntimeError, KeyError, RankwiseError) as exc:
+            raise ConfigError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+    if config.model.name in GBDT_MODELS:
+        attempt("model", lambda: build_gbdt(config))
+        return [f"model {config.model.name} built"]
+    model = attempt("model", lambda: build_model(config, int(width)))
+    generator = torch.Generator().manual_seed(config.seed)
+    features = torch.randn(2, 5, int(width), generator=generator)
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    labels = torch.tensor([[2.0, 1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0]])
+    scores = attempt("model", lambda: model(features, mask))
+    done.append(
+        f"model {config.model.name} built for {width} features, scores {tuple(scores.shape)}"
+    )
+    loss_fn = attempt("loss", lambda: build_loss(config))
+    value = attempt("loss", lambda: loss_fn(scores, labels, mask))
+    if not torch.isfinite(value).all():
+        raise ConfigError(f"loss: {config.loss.name} gives {value.item()} on a random batch")
+    done.append(f"loss {config.loss.name} = {value.item():.4g} on a random batch")
+    optimizer = attempt("optimizer", lambda: build_optimizer(config, model))
+    attempt("loss", value.backward)
+    attempt("optimizer", optimizer.step)
+    done.append(f"optimizer {config.optimizer.name}: one step taken")
+    if config.scheduler is not None:
+        spec = _spec(config.scheduler)
+        attempt(
+            "scheduler", lambda: build("scheduler", spec, where="scheduler", optimizer=optimizer)
+        )
+        done.append(f"scheduler {config.scheduler.name} built")
+    return done
+
+
 def build_trainer(
     config: RunConfig,
     model: nn.Module,

@@ -38,7 +38,7 @@ from rich.markup import escape
 from torch import Tensor, nn
 
 from rankwise.errors import NonFiniteLossError
-from rankwise.train.checkpoint import Checkpoint, save_checkpoint
+from rankwise.train.checkpoint import Checkpoint, load_weights, save_checkpoint
 from rankwise.train.logs import RowLog, TensorBoardWriter
 from rankwise.train.progress import EpochProgress
 from rankwise.train.rundir import RunDirectory
@@ -259,7 +259,7 @@ class Checkpointing(Callback):
         if self.best.exists():
             state = Checkpoint.load(self.best).model_state
             assert state is not None
-            trainer.eval_model.load_state_dict(state)
+            load_weights(trainer.eval_model, state, self.best)
 
     def result_path(self) -> Path | None:
         for path in (self.best, self.last):

@@ -34,6 +34,7 @@ from rankwise._version import __version__
 from rankwise.errors import CheckpointError
 
 FORMAT = "rankwise-checkpoint-2"
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's file format is a zip archive
 Kind = Literal["neural", "ensemble", "gbdt"]
 KINDS = ("neural", "ensemble", "gbdt")
 
@@ -78,6 +79,36 @@ class Checkpoint:
         return cls(**{k: v for k, v in content.items() if k in names})
 
 
+def load_weights(module: torch.nn.Module, state: dict[str, Any], where: object) -> None:
+    """Load ``state`` into ``module``, or raise a :class:`CheckpointError` that says how
+    they differ (the first few parameters whose shapes differ, missing and unexpected
+    names) instead of torch's state-dict traceback; ``where`` names the checkpoint.
+
+    A different shape usually means the data changed width (another number of features)
+    or the model's config changed since the checkpoint was written.
+    """
+    own = module.state_dict()
+    shapes = [
+        f"{name} is {list(value.shape)} in the checkpoint, {list(own[name].shape)} in the model"
+        for name, value in state.items()
+        if name in own and hasattr(value, "shape") and tuple(value.shape) != tuple(own[name].shape)
+    ]
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    if shapes or missing or unexpected:
+        parts = shapes[:3] + (["..."] if len(shapes) > 3 else [])
+        if missing:
+            parts.append(f"missing from the checkpoint: {', '.join(missing[:5])}")
+        if unexpected:
+            parts.append(f"not in the model: {', '.join(unexpected[:5])}")
+        raise CheckpointError(
+            f"{where}: the checkpoint's weights do not fit the model ({'; '.join(parts)}); "
+            "was it written for other data (another number of features) or another model "
+            "config?"
+        )
+    module.load_state_dict(state)
+
+
 def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
     """Atomically write ``payload`` (plain values only) to ``path``."""
     target = Path(path)
@@ -110,10 +141,24 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
                 break
     if not p.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if p.is_dir():
+        raise CheckpointError(f"{path}: a directory without checkpoints/best.pt or last.pt")
+    with open(p, "rb") as f:
+        head = f.read(8)
+    if not head:
+        raise CheckpointError(f"{p}: not a checkpoint: the file is empty (0 bytes)")
+    if not head.startswith(_ZIP_MAGIC):
+        raise CheckpointError(
+            f"{p}: not a checkpoint: a checkpoint is a torch.save zip archive (it starts with "
+            f"{_ZIP_MAGIC!r}); this file starts with {head!r}"
+        )
     try:
         content = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or corrupt files
-        raise CheckpointError(f"{p}: not a readable rankwise checkpoint ({exc})") from exc
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{p}: a damaged or foreign checkpoint, torch cannot read it ({reason})"
+        ) from None
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         raise CheckpointError(f"{p}: not a rankwise checkpoint (format {FORMAT!r} expected)")
     return content

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rankwise.errors import ConfigError
+from rankwise.errors import ConfigError, printable
 from rankwise.metrics.spec import parse_metric
 from rankwise.registry import did_you_mean
 
@@ -138,6 +138,18 @@ class RunConfig(_Strict):
         if not v:
             raise ValueError("give at least one metric")
         return [parse_metric(m).key for m in v]
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        # the run directory is output_dir/name: a name with a separator or '..' would
+        # write somewhere else
+        if not v or v in (".", "..") or any(c in v for c in "/\\") or not v.isprintable():
+            raise ValueError(
+                f"name {v!r} must be one directory name (no '/', '\\', '..' or control "
+                "characters): the run is written to output_dir/name"
+            )
+        return v
 
     @field_validator("device")
     @classmethod
@@ -278,11 +290,35 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
         raise FileNotFoundError(f"config not found: {p}")
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML ({exc})") from exc
+        raise ConfigError(f"{p}: not valid YAML ({printable(str(exc))})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: the config must be a mapping of keys to values")
     return validate_config(apply_overrides(raw, overrides))
+
+
+def config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The dotted keys whose values differ between two resolved configs, with
+    ``(old, new)``; nested mappings are compared key by key, lists as wholes.
+
+    Example:
+        >>> config_changes({"seed": 0, "loss": {"name": "listnet"}},
+        ...                {"seed": 0, "loss": {"name": "neural_ndcg"}})
+        {'loss.name': ('listnet', 'neural_ndcg')}
+    """
+    out: dict[str, tuple[Any, Any]] = {}
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            for key in list(a) + [k for k in b if k not in a]:
+                walk(a.get(key), b.get(key), f"{where}.{key}" if where else str(key))
+        elif a != b:
+            out[where] = (a, b)
+
+    walk(old, new, "")
+    return out
 
 
 def dump_config(config: RunConfig) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from rich.console import Console
+from rich.markup import escape
 from torch import nn
 
 from rankwise.data.ranking_data import RankingData
@@ -148,7 +149,30 @@ def run_experiment(
     console = console or Console()
     started = time.perf_counter()
     run_dir = RunDirectory(config.run_dir)
-    run_dir.prepare(resume=resume, overwrite=overwrite)
+    resolved = config.model_dump(mode="json")
+    changes = run_dir.check_resume(resolved) if resume else {}
+    new = run_dir.prepare(resume=resume, overwrite=overwrite)
+    try:
+        return _run(config, run_dir, resume, changes, console, started, stop_after)
+    except BaseException:
+        if new:
+            run_dir.discard_if_unused()
+        raise
+
+
+def _run(
+    config: RunConfig,
+    run_dir: RunDirectory,
+    resume: bool,
+    changes: dict[str, Any],
+    console: Console,
+    started: float,
+    stop_after: int | None,
+) -> RunSummary:
+    if resume:
+        run_dir.record_resume(changes)
+        for key, (old, new) in changes.items():
+            console.print(escape(f"resume: {key} changed from {old!r} to {new!r}"))
     run_dir.write_config(dump_config(config))
     torch.manual_seed(config.seed)
     device = resolve_device(config.device)

@@ -18,7 +18,7 @@ from rankwise.errors import CheckpointError
 from rankwise.models.base import build_model
 from rankwise.models.ensemble import ScoreEnsemble
 from rankwise.models.gbdt import GBDTRanker
-from rankwise.train.checkpoint import Checkpoint
+from rankwise.train.checkpoint import Checkpoint, load_weights
 
 
 @torch.no_grad()
@@ -93,7 +93,7 @@ def _network(
     if not config or state is None:
         raise CheckpointError(f"{path}: the checkpoint has no model config or weights")
     net = build_model(config)
-    net.load_state_dict(state)
+    load_weights(net, state, path)
     return net.eval()
 
 
@@ -104,7 +104,11 @@ def load_predictor(path: str | Path) -> Predictor:
     if ckpt.kind == "gbdt":
         if ckpt.gbdt_state is None:
             raise CheckpointError(f"{path}: a GBDT checkpoint without the tree model")
-        return Predictor("gbdt", GBDTRanker.from_state(ckpt.gbdt_state), transform, ckpt)
+        try:
+            trees = GBDTRanker.from_state(ckpt.gbdt_state)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
+        return Predictor("gbdt", trees, transform, ckpt)
     if ckpt.kind == "ensemble":
         members = [
             _network(m.get("model_config"), m.get("model_state"), path) for m in ckpt.members or []

@@ -8,7 +8,9 @@
 - ``checkpoints/last.pt``, ``checkpoints/best.pt`` (:class:`~rankwise.train.checkpoint.Checkpoint`);
   an ensemble's members train in ``members/<i>/``;
 - ``test-metrics.json`` (means, conventions, counts), ``test-per-query.tsv`` and
-  ``summary.json``.
+  ``summary.json``;
+- ``resumes.jsonl``: one line per ``--resume``, with the keys it changed
+  (:data:`RESUMABLE_KEYS`; any other change is refused).
 
 :class:`RunDirectory` prepares and writes it; :func:`load_run` reads a finished one back
 (for ``compare`` and ``report``).
@@ -23,6 +25,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,9 +35,10 @@ import torch
 import yaml
 
 from rankwise._version import __version__
-from rankwise.errors import RunDirectoryError, RunNotFoundError
+from rankwise.errors import ConfigError, RunDirectoryError, RunNotFoundError
 from rankwise.metrics.evaluation import Evaluation
 from rankwise.metrics.spec import parse_metrics
+from rankwise.train.config import config_changes
 from rankwise.train.logs import write_json
 
 
@@ -54,6 +58,19 @@ def versions() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+#: The config keys a resumed run may change (how long it trains, how it is watched and
+#: where it runs; none of them changes what an epoch computes). Each change is recorded
+#: in ``resumes.jsonl``.
+RESUMABLE_KEYS = (
+    "training.epochs",
+    "training.progress",
+    "training.tensorboard",
+    "device",
+    "data.num_workers",
+    "data.eval_batch_size",
+)
 
 
 class RunDirectory:
@@ -81,10 +98,21 @@ class RunDirectory:
         """Where ensemble member ``index`` trains."""
         return RunDirectory(self.path / "members" / str(index))
 
-    def prepare(self, *, resume: bool, overwrite: bool) -> None:
+    def prepare(self, *, resume: bool, overwrite: bool) -> bool:
         """Create the directory: an existing non-empty one needs ``resume`` (then it must
-        hold ``checkpoints/last.pt``) or ``overwrite`` (then it is emptied first)."""
-        if self.path.exists() and any(self.path.iterdir()) and not resume:
+        hold ``checkpoints/last.pt``) or ``overwrite`` (then it is emptied first).
+
+        Returns whether the directory is new (created or emptied here): a new one that
+        fails before its first checkpoint is removed again by :meth:`discard_if_unused`.
+
+        Raises:
+            RunDirectoryError: the directory exists (without ``resume``/``overwrite``),
+                there is nothing to resume, or it cannot be created or written.
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise RunDirectoryError(f"run directory {self.path} exists and is not a directory")
+        existing = self.path.exists() and any(self.path.iterdir())
+        if existing and not resume:
             if not overwrite:
                 raise RunDirectoryError(
                     f"run directory {self.path} already exists: resume it with --resume, "
@@ -93,7 +121,62 @@ class RunDirectory:
             shutil.rmtree(self.path)
         if resume and not self.last_checkpoint.exists():
             raise RunDirectoryError(f"cannot resume: {self.last_checkpoint} does not exist")
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".rankwise-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise RunDirectoryError(
+                f"cannot write the run directory {self.path}: {exc.strerror or exc}; choose "
+                "a writable output_dir (--set output_dir=...)"
+            ) from None
+        return not (existing and resume)
+
+    def has_checkpoint(self) -> bool:
+        """Whether any checkpoint was written (an ensemble's members' too)."""
+        return any(self.path.rglob("*.pt"))
+
+    def discard_if_unused(self) -> None:
+        """Remove a new run directory that holds no checkpoint: a run that failed before
+        its first epoch ended (missing data, a bad parameter) leaves nothing that would
+        block the same command or could be resumed."""
+        if self.path.is_dir() and not self.has_checkpoint():
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def check_resume(self, config: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """The config keys a resume changes (:data:`RESUMABLE_KEYS` only), against the
+        ``config.yaml`` the run was started with.
+
+        Raises:
+            ConfigError: any other key changed; the message names each with its old and
+                new value (a changed loss, seed or learning rate would describe training
+                that never happened).
+        """
+        path = self.path / "config.yaml"
+        if not path.is_file():
+            raise RunDirectoryError(f"cannot resume {self.path}: it has no config.yaml")
+        old = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        changes = config_changes(old, config)
+        refused = {k: v for k, v in changes.items() if k not in RESUMABLE_KEYS}
+        if refused:
+            listed = ", ".join(f"{k} ({a!r} -> {b!r})" for k, (a, b) in refused.items())
+            raise ConfigError(
+                f"cannot resume {self.path}: the config differs from the one the run was "
+                f"started with ({path}) in {listed}. A resumed run continues the same "
+                f"training; only {', '.join(RESUMABLE_KEYS)} may change. Start a new run "
+                "under another name (--set name=...) or replace this one (--overwrite)."
+            )
+        return changes
+
+    def record_resume(self, changes: dict[str, tuple[Any, Any]]) -> None:
+        """Append the resume and the keys it changed to ``resumes.jsonl``."""
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "changed": {k: {"old": a, "new": b} for k, (a, b) in changes.items()},
+        }
+        with open(self.path / "resumes.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
 
     def write_config(self, config_yaml: str) -> None:
         """``config.yaml`` (the resolved config) and ``versions.json``."""

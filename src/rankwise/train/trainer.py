@@ -28,8 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from rankwise.errors import CheckpointError
 from rankwise.train.callbacks import Callback
-from rankwise.train.checkpoint import Checkpoint
+from rankwise.train.checkpoint import Checkpoint, load_weights
 from rankwise.train.tasks import Task
 
 Amp = Literal["none", "bf16", "fp16"]
@@ -238,7 +239,7 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` (the model, optimiser and callbacks must have the
         shapes of the run that wrote it)."""
-        self.model.load_state_dict(state["model_state"])
+        load_weights(self.model, state["model_state"], "the resumed checkpoint")
         self.optimizer.load_state_dict(state["optimizer_state"])
         if self.scaler is not None and state.get("scaler_state") is not None:
             self.scaler.load_state_dict(state["scaler_state"])
@@ -267,8 +268,11 @@ class Trainer:
         if resume_from is not None:
             checkpoint = Checkpoint.load(resume_from)
             if checkpoint.training is None:
-                raise ValueError(f"{resume_from}: the checkpoint holds no training state")
-            self.load_state_dict(checkpoint.training)
+                raise CheckpointError(f"{resume_from}: the checkpoint holds no training state")
+            try:
+                self.load_state_dict(checkpoint.training)
+            except CheckpointError as exc:
+                raise CheckpointError(f"cannot resume from {resume_from}: {exc}") from None
         self.should_stop = False
         for callback in self.callbacks:
             callback.on_fit_start(self, resumed=resume_from is not None)
