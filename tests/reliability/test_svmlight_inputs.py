@@ -198,3 +198,24 @@ def test_damaged_compressed_file_in_the_cli_is_one_line_without_traceback(tmp_pa
     assert main(["data", "stats", str(path), "--no-cache"]) == 1
     err = capsys.readouterr().err
     assert "bad.txt.gz" in err and "truncated or corrupt" in err and "Traceback" not in err
+
+
+def test_group_layout_in_a_run_config(tmp_path: Path):
+    from rankwise.train.build import build_data
+    from rankwise.train.config import validate_config
+
+    paths = {}
+    for split, seed in (("train", 0), ("valid", 1), ("test", 2)):
+        paths[split] = tmp_path / f"{split}.txt"
+        write_svmlight(
+            make_synthetic(5 + seed, num_features=8, seed=seed), paths[split], group_file=True
+        )
+    config = {
+        "data": {k: str(v) for k, v in paths.items()},
+        "model": {"name": "mlp"},
+    }
+    splits = build_data(validate_config(config)).splits
+    assert [s.num_queries for s in (splits.train, splits.valid, splits.test)] == [5, 6, 7]
+    config["data"]["read_options"] = {"group_file": str(tmp_path / "train.txt.query")}
+    with pytest.raises(DataFormatError, match="one file of group sizes for several"):
+        build_data(validate_config(config))

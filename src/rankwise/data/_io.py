@@ -149,6 +149,18 @@ def iter_line_chunks(
         yield rest + b"\n"
 
 
+def text_lines(path: PathLike) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each line of a plain or compressed text file that is
+    neither blank nor a comment (``#`` first), stripped; numbers start at 1 and count
+    every line, bytes that are not UTF-8 are kept as ``\\xNN`` escapes."""
+    stream, raw = open_binary_read(path)
+    with stream, raw:
+        for number, line in enumerate(stream, start=1):
+            text = line.decode("utf-8", "backslashreplace").strip()
+            if text and not text.startswith("#"):
+                yield number, text
+
+
 class ByteProgress:
     """A progress bar over the bytes of a file (no-op when disabled or for tiny files)."""
 

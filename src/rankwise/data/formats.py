@@ -124,32 +124,28 @@ def read_scores(spec: PathLike, data_path: PathLike) -> tuple[str, npt.NDArray[n
 
 
 def read_score_file(path: PathLike) -> npt.NDArray[np.float64]:
-    """One finite number per line (blank lines and ``#`` comments skipped).
+    """One finite number per line (blank lines and ``#`` comment lines skipped; plain or
+    compressed).
 
     Example:
         >>> import pathlib, tempfile
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.txt"
-        >>> _ = p.write_text("0.5\\n-2\\n\\n1e3  # a comment\\n")
+        >>> _ = p.write_text("# scores\\n0.5\\n-2\\n\\n1e3\\n")
         >>> read_score_file(p).tolist()
         [0.5, -2.0, 1000.0]
     """
+    from rankwise.data._io import text_lines
     from rankwise.errors import ParseError
 
     scores: list[float] = []
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            text = raw.decode("utf-8", "backslashreplace").split("#", 1)[0].strip()
-            if not text:
-                continue
-            try:
-                value = float(text)
-            except ValueError:
-                raise ParseError(
-                    str(path), number, "a score line must hold one number", text
-                ) from None
-            if not np.isfinite(value):
-                raise ParseError(str(path), number, f"score {text!r} is not finite", text)
-            scores.append(value)
+    for number, text in text_lines(path):
+        try:
+            value = float(text)
+        except ValueError:
+            raise ParseError(str(path), number, "a score line must hold one number", text) from None
+        if not np.isfinite(value):
+            raise ParseError(str(path), number, f"score {text!r} is not finite", text)
+        scores.append(value)
     if not scores:
         raise DataFormatError(f"{path}: the score file holds no score")
     return np.asarray(scores, dtype=np.float64)

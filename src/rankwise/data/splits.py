@@ -63,7 +63,18 @@ def load_splits(
 ) -> Splits:
     """Read train, validation and test files (any format; ``options`` go to the reader).
     Validation and test data are read at the training data's width, so a feature that
-    only the training file uses still lines up."""
+    only the training file uses still lines up.
+
+    Qid-less SVMlight files (LightGBM's layout) find their group files next to them
+    (``train.txt.query``, ``valid.txt.query``, ...); one explicit ``group_file`` cannot
+    serve several files and is an error when ``valid`` or ``test`` is given.
+    """
+    if options.get("group_file") not in (None, "auto") and (valid or test):
+        raise DataFormatError(
+            f"group_file={options['group_file']!r} is one file of group sizes for several "
+            "data files; leave it out and put each file's sizes next to it "
+            "(train.txt.query, valid.txt.query, test.txt.query), which are found automatically"
+        )
     train_data = load(train, **options)  # type: ignore[arg-type]
     width = options.pop("num_features", train_data.num_features)
     parts = [

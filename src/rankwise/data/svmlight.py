@@ -51,6 +51,7 @@ from rankwise.data._io import (
     iter_line_chunks,
     open_binary_read,
     open_binary_write,
+    text_lines,
 )
 from rankwise.data.ranking_data import (
     LoadReport,
@@ -693,20 +694,13 @@ def find_group_file(path: PathLike) -> Path | None:
 
 
 def read_group_sizes(path: PathLike) -> npt.NDArray[np.int64]:
-    """Group sizes, one positive integer per line (blank lines skipped); errors name the
-    file and line."""
+    """Group sizes, one positive integer per line (blank and ``#`` lines skipped); errors
+    name the file and line."""
     sizes: list[int] = []
-    stream, raw = open_binary_read(path)
-    with stream, raw:
-        for number, line in enumerate(stream, start=1):
-            text = line.decode("utf-8", "backslashreplace").strip()
-            if not text:
-                continue
-            if not text.isdigit() or int(text) < 1:
-                raise ParseError(
-                    str(path), number, "a group size must be a positive integer", _show(line)
-                )
-            sizes.append(int(text))
+    for number, text in text_lines(path):
+        if not text.isdigit() or int(text) < 1:
+            raise ParseError(str(path), number, "a group size must be a positive integer", text)
+        sizes.append(int(text))
     if not sizes:
         raise DataFormatError(f"{path}: the group file holds no group size")
     return np.asarray(sizes, dtype=np.int64)

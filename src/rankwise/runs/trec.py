@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from rankwise.data._io import PathLike, open_binary_read, open_binary_write
+from rankwise.data._io import PathLike, open_binary_write, text_lines
 from rankwise.data.ranking_data import RankingData
 from rankwise.errors import DataFormatError, ParseError
 
@@ -84,15 +84,6 @@ def trec_eval_order(docids: npt.ArrayLike, scores: npt.ArrayLike) -> npt.NDArray
     return layout[np.argsort(-s, kind="stable")]
 
 
-def _lines(path: PathLike) -> Iterator[tuple[int, str]]:
-    stream, raw = open_binary_read(path)
-    with stream, raw:
-        for number, line in enumerate(stream, start=1):
-            text = line.decode("utf-8", "backslashreplace").strip()
-            if text and not text.startswith("#"):
-                yield number, text
-
-
 def read_trec_run(path: PathLike) -> TrecRun:
     """Read a TREC run file (plain or compressed): ``qid Q0 docid rank score tag`` per
     line; blank lines and ``#`` comments are skipped.
@@ -107,7 +98,7 @@ def read_trec_run(path: PathLike) -> TrecRun:
     qids, docids, scores, ranks = [], [], [], []
     tags: set[str] = set()
     seen: set[tuple[str, str]] = set()
-    for number, text in _lines(path):
+    for number, text in text_lines(path):
         parts = text.split()
         if len(parts) != 6:
             raise ParseError(
@@ -175,7 +166,7 @@ def read_qrels(path: PathLike) -> Qrels:
         DataFormatError: a file without any judgement.
     """
     qrels: Qrels = {}
-    for number, text in _lines(path):
+    for number, text in text_lines(path):
         parts = text.split()
         if len(parts) != 4:
             raise ParseError(
