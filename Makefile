@@ -16,11 +16,11 @@ $(BIN)/python:
 
 # Stamp files re-run the install only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[gbdt]'
+	$(BIN)/python -m pip install --quiet -e '.[gbdt,text]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,gbdt]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,gbdt,text]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -43,7 +43,7 @@ docs: $(VENV)/.installed-dev
 test: lint typecheck pytest docs
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,gbdt]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,gbdt,text]'
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
 bench: $(VENV)/.installed-bench

@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
     {"losses", "data", "distributed", "aggregate"},
     {"metrics", "models"},
     {"runs"},
+    {"text"},
     {"train"},
     {"report"},
     {"cli"},

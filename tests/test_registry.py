@@ -19,6 +19,7 @@ KINDS = {
     "loss",
     "metric",
     "model",
+    "text_model",
     "normalization",
     "optimizer",
     "pair_sampler",

@@ -284,11 +284,9 @@ class SLAtKLoss(RankingLoss):
     function = staticmethod(F.sl_at_k_loss)
 
 
-class PLDistillationLoss(RankingLoss):
-    """Module form of :func:`rankwise.functional.pl_distillation_loss`; pass
-    ``teacher_scores`` [B, L] when calling (``labels`` may be None)."""
-
-    function = staticmethod(F.pl_distillation_loss)
+class DistillationLoss(RankingLoss):
+    """Base of the distillation losses: pass ``teacher_scores`` [B, L] when calling
+    (``labels`` may be None)."""
 
     def forward(  # type: ignore[override]
         self,
@@ -299,7 +297,7 @@ class PLDistillationLoss(RankingLoss):
         *,
         teacher_scores: Tensor,
     ) -> Tensor:
-        return F.pl_distillation_loss(
+        return type(self).function(
             scores,
             teacher_scores,
             labels,
@@ -308,6 +306,24 @@ class PLDistillationLoss(RankingLoss):
             reduction=self.reduction,
             **self.params,
         )
+
+
+class PLDistillationLoss(DistillationLoss):
+    """Module form of :func:`rankwise.functional.pl_distillation_loss`."""
+
+    function = staticmethod(F.pl_distillation_loss)
+
+
+class MarginMSELoss(DistillationLoss):
+    """Module form of :func:`rankwise.functional.margin_mse_loss`."""
+
+    function = staticmethod(F.margin_mse_loss)
+
+
+class KLDistillationLoss(DistillationLoss):
+    """Module form of :func:`rankwise.functional.kl_distillation_loss`."""
+
+    function = staticmethod(F.kl_distillation_loss)
 
 
 # ------------------------------------------------------------------- embedding losses
@@ -474,12 +490,15 @@ __all__ = [
     "ContextualSimilarityLoss",
     "ContrastiveLoss",
     "DispersiveLoss",
+    "DistillationLoss",
     "EmbeddingLoss",
     "InfoNCELoss",
+    "KLDistillationLoss",
     "LambdaLoss",
     "ListMLELoss",
     "MSELoss",
     "MWLoss",
+    "MarginMSELoss",
     "MultiSimilarityLoss",
     "NTXentLoss",
     "NeuralNDCGLoss",

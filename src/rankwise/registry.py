@@ -50,6 +50,7 @@ _DEFINING_MODULES = (
     "rankwise.data.transforms",
     "rankwise.functional._losses.lambda_weights",
     "rankwise.aggregate",
+    "rankwise.text.models",
     "rankwise.train.build",
 )
 _REGISTRIES: dict[str, Registry[Any]] = {}

@@ -20,11 +20,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rankwise.losses import LOSSES
+from rankwise.losses import LOSSES, DistillationLoss
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Losses whose call needs more than scores/labels, and how to supply it.
-SPECIAL = {"ordinal", "pl_distillation"}
+DISTILLATION = {n for n in LOSSES if issubclass(LOSSES[n], DistillationLoss)}
+SPECIAL = {"ordinal"} | DISTILLATION
 NAMES = sorted(LOSSES)
 
 
@@ -35,7 +36,7 @@ def call(
     if name == "ordinal":
         levels = torch.stack([s, 0.5 * s, -s], dim=2)
         return loss(levels, y, m)
-    if name == "pl_distillation":
+    if name in DISTILLATION:
         teacher = torch.sin(3.0 * y) + 0.1 * torch.arange(y.shape[1], dtype=y.dtype)
         return loss(s, y, m, teacher_scores=teacher)
     return loss(s, y, m)

@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from rankwise import functional as F
-from rankwise.losses import LOSSES
+from rankwise.losses import LOSSES, DistillationLoss
 
-# pl_distillation needs teacher scores and ordinal per-level scores: built separately below
-LIST_LOSSES = [n for n in LOSSES.names() if n not in ("pl_distillation", "ordinal")]
+# distillation losses need teacher scores and ordinal per-level scores: built separately
+LIST_LOSSES = [
+    n for n in LOSSES.names() if n != "ordinal" and not issubclass(LOSSES[n], DistillationLoss)
+]
 
 SCORES = torch.tensor([[0.3, -1.2, 2.0, 0.1], [1.0, 0.5, -0.5, 9.0]])
 MASK = torch.tensor([[True, True, True, True], [True, True, True, False]])

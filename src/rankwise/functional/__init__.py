@@ -49,7 +49,9 @@ from rankwise.functional._fairness import exposure_disparity, rkl, rnd, rrd
 from rankwise.functional._losses.approx import approx_metric_loss, approx_ndcg_loss, smooth_cutoff
 from rankwise.functional._losses.lambda_loss import lambda_loss
 from rankwise.functional._losses.listwise import (
+    kl_distillation_loss,
     listmle_loss,
+    margin_mse_loss,
     pl_distillation_loss,
     poly1_softmax_loss,
     psl_loss,
@@ -114,10 +116,12 @@ __all__ = [
     "exposure_disparity",
     "hits",
     "info_nce_loss",
+    "kl_distillation_loss",
     "label_masks",
     "lambda_loss",
     "listmle_loss",
     "log_loss",
+    "margin_mse_loss",
     "mine_triplets",
     "mse_loss",
     "multi_similarity_loss",

@@ -10,6 +10,9 @@ model is validated:
 - :class:`EmbeddingTask`: embedders on :class:`~rankwise.data.labelled_items.ItemBatch`
   (``model(features) -> embeddings``), any embedding loss, validated by
   :func:`~rankwise.metrics.retrieval_metrics`;
+- :class:`TextRankingTask`: text rankers on :class:`~rankwise.text.lists.TextListBatch`
+  (``model.score_batch(batch) -> scores``), any list or distillation loss, per-list
+  curriculum weights, validated like list rankers on each query's candidates;
 - :class:`RecommendationTask`: user-item scorers on
   :class:`~rankwise.data.interactions.InteractionBatch` (``model(users, items) -> scores``),
   any recommendation loss, validated by full-ranking recall and NDCG.
@@ -35,6 +38,7 @@ from rankwise.metrics.recommendation import full_ranking_metrics
 from rankwise.metrics.retrieval import retrieval_metrics
 from rankwise.metrics.spec import parse_metric
 from rankwise.models.base import RankingModel
+from rankwise.text.lists import TextListBatch
 
 # batch -> (model outputs, the batch on the model's device); under the trainer's autocast
 Run = Callable[[Any], tuple[Any, Any]]
@@ -109,6 +113,50 @@ class ListRankingTask:
             accumulator.update(scores, batch.labels, mask=batch.mask, qids=qids)
         self.last_accumulator = accumulator
         return {"loss": loss_sum / max(lists, 1), **accumulator.compute()}
+
+
+class TextRankingTask(ListRankingTask):
+    """Text rankers (:mod:`rankwise.text.models`): ``model.score_batch(batch) -> [B, L]``.
+
+    Args:
+        loss: a list loss ``loss(scores, labels, mask, weights)``, or a distillation loss
+            (:class:`~rankwise.losses.DistillationLoss`), which also gets the batch's
+            ``teacher`` scores. The batch's per-list ``weights`` (a curriculum) are passed.
+        metrics: validation metric strings, over each query's candidate list.
+        lists: the training lists; each epoch draws its own (``set_epoch``).
+    """
+
+    def __init__(
+        self,
+        loss: Callable[..., Tensor],
+        metrics: Sequence[str] = ("ndcg@10",),
+        lists: Any = None,
+    ) -> None:
+        super().__init__(loss, metrics)
+        self.lists = lists
+        from rankwise.losses import DistillationLoss
+
+        self.distills = isinstance(loss, DistillationLoss)
+
+    def start_epoch(self, model: nn.Module, epoch: int) -> None:
+        if self.lists is not None:
+            self.lists.set_epoch(epoch)
+
+    def forward(self, model: nn.Module, batch: TextListBatch) -> Tensor:  # type: ignore[override]
+        scores: Tensor = model.score_batch(batch)  # type: ignore[operator]
+        return scores
+
+    def loss(self, outputs: Tensor, batch: TextListBatch) -> Tensor:  # type: ignore[override]
+        if self.distills:
+            if batch.teacher is None:
+                if not torch.is_grad_enabled():  # validation lists carry no teacher
+                    return outputs.new_tensor(float("nan"))
+                raise ValueError("a distillation loss needs teacher scores in the batch")
+            teacher = batch.teacher
+            return self.loss_fn(
+                outputs.float(), batch.labels, batch.mask, batch.weights, teacher_scores=teacher
+            )
+        return self.loss_fn(outputs.float(), batch.labels, batch.mask, batch.weights)
 
 
 class EmbeddingTask:

@@ -294,6 +294,92 @@ def pl_distillation_loss(
     return finish(values, x.mask.sum(dim=1) > 1, x, reduction)
 
 
+def _teacher(name: str, scores: Tensor, teacher_scores: Tensor, x: LossInputs) -> Tensor:
+    if teacher_scores.shape != scores.shape:
+        raise ValueError(
+            f"{name}: teacher_scores {tuple(teacher_scores.shape)} must match "
+            f"scores {tuple(scores.shape)}"
+        )
+    if teacher_scores.shape[-1] == 0:  # lists of no item were padded by one masked one
+        teacher_scores = teacher_scores.new_zeros(x.scores.shape)
+    t = teacher_scores.to(x.scores).masked_fill(~x.mask, 0.0)
+    if not torch.isfinite(t[x.mask]).all():
+        raise ValueError(f"{name}: teacher_scores must be finite at real items")
+    return t
+
+
+def margin_mse_loss(
+    scores: Tensor,
+    teacher_scores: Tensor,
+    labels: Tensor | None = None,
+    *,
+    mask: Tensor | None = None,
+    weights: Tensor | None = None,
+    reduction: Reduction = "mean",
+) -> Tensor:
+    r"""Margin-MSE distillation (Hofstätter et al. 2020, "Improving Efficient Neural
+    Ranking Models with Cross-Architecture Knowledge Distillation").
+
+    The student learns the teacher's score *margins*, not its scores:
+    :math:`rac{1}{|P|}\sum_{(i,j) \in P} ig((s_i - s_j) - (t_i - t_j)ig)^2` over the
+    pairs :math:`P` with :math:`y_i > y_j` (with ``labels``: a relevant passage against a
+    less relevant one, the paper's triples), else every pair with :math:`t_i > t_j`.
+    A list without such a pair contributes 0 and is not counted in the mean. Invariant
+    to a constant added to the student's (or the teacher's) scores.
+
+    Example:
+        >>> t = torch.tensor([[3.0, 1.0, 0.0]])
+        >>> float(margin_mse_loss(t + 5.0, t))  # same margins: no loss
+        0.0
+    """
+    y = labels if labels is not None else torch.zeros_like(scores)
+    x = prepare(
+        "margin_mse_loss", scores, y, mask, weights, reduction, graded_labels=labels is not None
+    )
+    t = _teacher("margin_mse_loss", scores, teacher_scores, x)
+    key = x.labels if labels is not None else t
+    valid = x.mask.unsqueeze(2) & x.mask.unsqueeze(1) & (key.unsqueeze(2) > key.unsqueeze(1))
+    s = x.raw_scores
+    diff = (s.unsqueeze(2) - s.unsqueeze(1)) - (t.unsqueeze(2) - t.unsqueeze(1))
+    squared = (diff**2).masked_fill(~valid, 0.0)
+    pairs = valid.sum(dim=(1, 2))
+    values = squared.sum(dim=(1, 2)) / pairs.clamp_min(1).to(squared.dtype)
+    return finish(values, pairs > 0, x, reduction)
+
+
+def kl_distillation_loss(
+    scores: Tensor,
+    teacher_scores: Tensor,
+    labels: Tensor | None = None,
+    *,
+    mask: Tensor | None = None,
+    weights: Tensor | None = None,
+    reduction: Reduction = "mean",
+    temperature: float = 1.0,
+) -> Tensor:
+    r"""Listwise KL distillation: :math:`\mathrm{KL}(p_t \,\|\, p_s)` with
+    :math:`p = \operatorname{softmax}(\cdot / T)` over each list's real items (Hinton et
+    al.'s soft targets on a list; the student matches the teacher's distribution over the
+    candidates). ``labels`` are not used (accepted for a uniform call). Lists with fewer
+    than two real items contribute 0.
+
+    Example:
+        >>> t = torch.tensor([[3.0, 1.0, 0.0]])
+        >>> abs(float(kl_distillation_loss(t - 2.0, t))) < 1e-6
+        True
+    """
+    if temperature <= 0:
+        raise ValueError(f"kl_distillation_loss: temperature must be > 0, got {temperature}")
+    y = torch.zeros_like(scores)
+    del labels
+    x = prepare("kl_distillation_loss", scores, y, mask, weights, reduction, graded_labels=False)
+    t = _teacher("kl_distillation_loss", scores, teacher_scores, x)
+    log_p_t = torch.log_softmax(masked_scores(t / temperature, x.mask), dim=1)
+    log_p_s = torch.log_softmax(masked_scores(x.raw_scores / temperature, x.mask), dim=1)
+    terms = (log_p_t.exp() * (log_p_t - log_p_s)).masked_fill(~x.mask, 0.0)
+    return finish(terms.sum(dim=1), x.mask.sum(dim=1) > 1, x, reduction)
+
+
 # ------------------------------------------------------------- calibrated / recsys
 def rcr_loss(
     scores: Tensor,

@@ -1,0 +1,1 @@
+"""Text ranking: collections, first stages, encoders and their training (filled in below)."""

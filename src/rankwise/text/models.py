@@ -1,0 +1,281 @@
+"""Text rankers that score a :class:`~rankwise.text.lists.TextListBatch`: ``[B, L]``
+scores for B queries x L candidate passages, so every list loss of
+:mod:`rankwise.losses` trains them.
+
+- :class:`BiEncoder`: query and passage vectors from one :class:`TextEncoder` (mean
+  pooling, normalised), score = cosine / ``temperature``. With
+  ``train_documents=False`` the passages' vectors come from the batch
+  (``batch.doc_vectors``, from an :class:`~rankwise.text.embeddings.EmbeddingStore`)
+  and only the query side learns: cheap, and the cached collection stays valid.
+- :class:`CrossEncoder`: the query–passage pair through the transformer together, a
+  linear head on the pooled pair (``pooling="cls"`` or ``"mean"``) gives the score.
+- :class:`PseudoQueryBiEncoder`: E²Rank (Alibaba-NLP/E2Rank): the query is rewritten
+  as a pseudo-query, the query followed by the texts of the top ``feedback`` passages of
+  the list (in the order the batch gives them, i.e. the first stage's), embedded by the
+  same encoder; score = cosine(pseudo-query, passage) / ``temperature``. Zero-shot, or
+  trained like any bi-encoder.
+
+``chunk_size`` turns on gradient caching (:func:`~rankwise.text.encoders.cached_encode`):
+any batch x list size trains in the memory of ``chunk_size`` texts (or pairs).
+
+Every model records ``name`` and ``params`` in :attr:`config` and saves its whole state
+(the transformer's weights included) in a checkpoint; :func:`build_text_model` rebuilds
+it from the config, loading the base weights from the same local folder first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from rankwise.registry import Registry
+from rankwise.text.encoders import Pooling, TextEncoder, cached_encode
+from rankwise.text.lists import TextListBatch
+
+#: Text rankers by name (kind ``"text_model"``).
+TEXT_MODELS: Registry[TextRanker] = Registry("text_model")
+
+
+class TextRanker(nn.Module):
+    """Base class of the registered text rankers: ``score_batch(batch) -> [B, L]``."""
+
+    name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            TEXT_MODELS.add(cls.name, cls, (cls.__doc__ or "").strip().splitlines()[0])
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__()
+        self.params = dict(params)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """``{"name", "params"}``: what :func:`build_text_model` needs."""
+        return {"name": self.name, "params": dict(self.params)}
+
+    def score_batch(self, batch: TextListBatch) -> Tensor:
+        """Scores ``[B, L]`` of the batch's candidates (0 at padding)."""
+        raise NotImplementedError
+
+    def forward(self, batch: TextListBatch) -> Tensor:
+        return self.score_batch(batch)
+
+    @staticmethod
+    def _scatter(values: Tensor, positions: Tensor, mask: Tensor) -> Tensor:
+        out = values.new_zeros(mask.numel())
+        out = out.index_put((positions,), values)
+        return out.view(mask.shape)
+
+
+def _encoder(
+    path: str | Path | None, pooling: Pooling, normalize: bool, max_length: int | None, modules: Any
+) -> TextEncoder:
+    return TextEncoder(
+        path, pooling=pooling, normalize=normalize, max_length=max_length, modules=modules
+    )
+
+
+class BiEncoder(TextRanker):
+    """Bi-encoder: cosine of query and passage vectors over a temperature.
+
+    Args:
+        path: the model folder (``"default"``: all-MiniLM-L6-v2).
+        pooling: ``"mean"`` (default) or ``"cls"``.
+        temperature: scores are cosine / temperature (0.05: cosine x 20, the scale
+            sentence-transformers' contrastive losses use).
+        query_max_length: tokens per query (queries are short; fewer tokens, faster).
+        train_documents: encode passages with autograd; when False the batch must carry
+            ``doc_vectors`` (cached) and only the query encoder is trained.
+        chunk_size: gradient caching over this many texts at a time (None: off).
+        modules: ``(transformer, tokenizer)`` built in memory (tests).
+    """
+
+    name = "bi_encoder"
+
+    def __init__(
+        self,
+        path: str = "default",
+        *,
+        pooling: Pooling = "mean",
+        temperature: float = 0.05,
+        max_length: int | None = None,
+        query_max_length: int = 64,
+        train_documents: bool = True,
+        chunk_size: int | None = None,
+        modules: Any = None,
+    ) -> None:
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        super().__init__(
+            path=path,
+            pooling=pooling,
+            temperature=temperature,
+            max_length=max_length,
+            query_max_length=query_max_length,
+            train_documents=train_documents,
+            chunk_size=chunk_size,
+        )
+        self.encoder = _encoder(path, pooling, True, max_length, modules)
+        self.temperature = temperature
+        self.query_max_length = query_max_length
+        self.train_documents = train_documents
+        self.chunk_size = chunk_size
+
+    def _encode(self, texts: Sequence[str], max_length: int | None = None) -> Tensor:
+        limit = self.encoder.max_length
+        if max_length is not None:
+            self.encoder.max_length = min(limit, max_length)
+        try:
+            if self.chunk_size is None:
+                vectors: Tensor = self.encoder(texts)
+                return vectors
+            return cached_encode(
+                self.encoder, list(texts), self.chunk_size, list(self.parameters())
+            )
+        finally:
+            self.encoder.max_length = limit
+
+    def encode_queries(self, queries: Sequence[str]) -> Tensor:
+        """Query vectors ``[B, D]``."""
+        return self._encode(queries, self.query_max_length)
+
+    def passage_vectors(self, batch: TextListBatch) -> Tensor:
+        """Passage vectors ``[B, L, D]`` (cached ones when the batch has them and
+        passages are not trained, else encoded)."""
+        if batch.doc_vectors is not None and not (self.training and self.train_documents):
+            return batch.doc_vectors
+        if not self.train_documents and self.training:
+            raise ValueError("bi_encoder with train_documents=False needs cached doc_vectors")
+        _, passages, positions = batch.real_pairs()
+        flat = self._encode(passages)
+        out = flat.new_zeros(batch.mask.numel(), flat.shape[-1])
+        out = out.index_put((positions,), flat)
+        return out.view(*batch.mask.shape, -1)
+
+    def score_batch(self, batch: TextListBatch) -> Tensor:
+        q = self.encode_queries(batch.queries)
+        d = self.passage_vectors(batch).to(q.dtype)
+        scores = torch.einsum("bd,bld->bl", q, d) / self.temperature
+        return scores.masked_fill(~batch.mask, 0.0)
+
+
+class PseudoQueryBiEncoder(BiEncoder):
+    """E²Rank: cosine of a pseudo-query (query + top passages) and each passage.
+
+    Args:
+        feedback: passages of the list (its first ones) appended to the query.
+        (the rest): :class:`BiEncoder`'s.
+    """
+
+    name = "pseudo_query"
+
+    def __init__(
+        self,
+        path: str = "default",
+        *,
+        feedback: int = 3,
+        pooling: Pooling = "mean",
+        temperature: float = 0.05,
+        max_length: int | None = None,
+        train_documents: bool = True,
+        chunk_size: int | None = None,
+        modules: Any = None,
+    ) -> None:
+        if feedback < 1:
+            raise ValueError(f"feedback must be >= 1, got {feedback}")
+        super().__init__(
+            path,
+            pooling=pooling,
+            temperature=temperature,
+            max_length=max_length,
+            train_documents=train_documents,
+            chunk_size=chunk_size,
+            modules=modules,
+        )
+        del self.params["query_max_length"]  # a pseudo-query is long: the passage limit
+        self.params["feedback"] = feedback
+        self.feedback = feedback
+
+    def pseudo_queries(self, batch: TextListBatch) -> list[str]:
+        """Each query followed by its list's first ``feedback`` passages."""
+        out = []
+        for row, query in enumerate(batch.queries):
+            real = int(batch.mask[row].sum())
+            top = batch.documents[row][: min(self.feedback, real)]
+            out.append(" ".join([query, *top]))
+        return out
+
+    def score_batch(self, batch: TextListBatch) -> Tensor:
+        q = self._encode(self.pseudo_queries(batch))
+        d = self.passage_vectors(batch).to(q.dtype)
+        scores = torch.einsum("bd,bld->bl", q, d) / self.temperature
+        return scores.masked_fill(~batch.mask, 0.0)
+
+
+class CrossEncoder(TextRanker):
+    """Cross-encoder: a linear head on the pooled query–passage pair.
+
+    Args:
+        path: the model folder (``"default"``: all-MiniLM-L6-v2, a bi-encoder checkpoint:
+            its head starts untrained).
+        pooling: ``"cls"`` (the [CLS] state, as BERT rerankers) or ``"mean"``.
+        max_length: tokens per pair (the passage is truncated).
+        chunk_size: gradient caching over this many pairs at a time (None: off).
+        modules: ``(transformer, tokenizer)`` built in memory (tests).
+    """
+
+    name = "cross_encoder"
+
+    def __init__(
+        self,
+        path: str = "default",
+        *,
+        pooling: Pooling = "cls",
+        max_length: int | None = None,
+        chunk_size: int | None = None,
+        modules: Any = None,
+    ) -> None:
+        super().__init__(path=path, pooling=pooling, max_length=max_length, chunk_size=chunk_size)
+        self.encoder = _encoder(path, pooling, False, max_length, modules)
+        self.head = nn.Linear(self.encoder.dim, 1)
+        nn.init.normal_(self.head.weight, std=0.02)
+        nn.init.zeros_(self.head.bias)
+        self.chunk_size = chunk_size
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> Tensor:
+        """One score per ``(query, passage)`` pair ``[N]``."""
+        if not pairs:
+            return self.head.weight.new_zeros(0)
+        queries, passages = zip(*pairs, strict=True)
+        hidden = self.encoder.hidden(self.encoder.tokens(queries, passages))
+        out: Tensor = self.head(hidden).squeeze(-1)
+        return out
+
+    def score_batch(self, batch: TextListBatch) -> Tensor:
+        queries, passages, positions = batch.real_pairs()
+        pairs = list(zip(queries, passages, strict=True))
+        if self.chunk_size is None:
+            flat = self.score_pairs(pairs)
+        else:
+            flat = cached_encode(
+                lambda rows: self.score_pairs(rows).unsqueeze(-1),
+                pairs,
+                self.chunk_size,
+                list(self.parameters()),
+            ).squeeze(-1)
+        return self._scatter(flat.float(), positions, batch.mask)
+
+
+def build_text_model(config: dict[str, Any], **supplied: Any) -> TextRanker:
+    """A text ranker from ``{"name", "params"}`` (a checkpoint's config); ``supplied``
+    (e.g. ``modules=``) goes to the constructor."""
+    name = config.get("name")
+    if not isinstance(name, str):
+        raise ValueError("text model config needs a 'name'")
+    return TEXT_MODELS.build(name, {**config.get("params", {}), **supplied})
