@@ -57,7 +57,7 @@ def test_valid_config_gets_defaults():
         (with_(training__amp="fp8"), r"training\.amp: Input should be 'none', 'bf16' or 'fp16'"),
         (
             with_(model__name="transformer"),
-            r"model\.name: unknown model 'transformer'.*known: context_aware",
+            r"model\.name: unknown model 'transformer'.*known: .*context_aware",
         ),
         (
             with_(model__params__hiden=[4]),

@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         fuse_cmd,
         predict_cmd,
         report_cmd,
+        text_cmd,
         train_cmd,
     )
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuse_cmd.register(commands)
     report_cmd.register(commands)
     data_cmd.register(commands)
+    text_cmd.register(commands)
     return parser
 
 

@@ -15,7 +15,7 @@ descending; :func:`trec_eval_layout` is the one place that rule is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,13 @@ class TrecRun:
 
     def __len__(self) -> int:
         return int(self.qids.size)
+
+    def select(self, qids: Iterable[str]) -> TrecRun:
+        """The rows of the queries ``qids`` (in the run's order)."""
+        keep = np.isin(self.qids, np.asarray(sorted(set(qids)), dtype=np.str_))
+        return TrecRun(
+            self.qids[keep], self.docids[keep], self.scores[keep], self.ranks[keep], self.tag
+        )
 
     def queries(self) -> list[str]:
         """Query ids in order of first appearance."""

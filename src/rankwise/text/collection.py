@@ -83,7 +83,7 @@ class TextCollection:
         if missing:
             raise KeyError(f"{self.name}: no query {missing[:5]}")
         wanted = set(keep)
-        runs = {name: _run_subset(run, wanted) for name, run in self.runs.items()}
+        runs = {name: run.select(wanted) for name, run in self.runs.items()}
         return TextCollection(
             self.name,
             self.documents,
@@ -91,11 +91,6 @@ class TextCollection:
             {q: self.qrels[q] for q in keep if q in self.qrels},
             runs,
         )
-
-
-def _run_subset(run: TrecRun, qids: set[str]) -> TrecRun:
-    keep = np.isin(run.qids, np.asarray(sorted(qids), dtype=np.str_))
-    return TrecRun(run.qids[keep], run.docids[keep], run.scores[keep], run.ranks[keep], run.tag)
 
 
 # ----------------------------------------------------------------------------- lines

@@ -154,8 +154,10 @@ class TextEncoder(nn.Module):
         self.path = None if modules is not None else str(resolve_model_path(path))
         self.pooling: Pooling = pooling
         self.normalize = normalize
-        self.max_length = int(max_length or limit)
         config: Any = self.model.config
+        # never beyond the position embeddings the model has
+        positions = int(getattr(config, "max_position_embeddings", 0) or 1 << 30)
+        self.max_length = min(int(max_length or limit), positions)
         self.dim = int(config.hidden_size)
 
     def tokens(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> dict[str, Tensor]:

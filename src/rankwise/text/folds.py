@@ -57,6 +57,32 @@ def stored_folds(name: str) -> list[list[str]]:
     return folds
 
 
+def load_folds(name_or_path: str) -> list[list[str]]:
+    """Stored folds by name (:data:`STORED`), or the folds of a JSON file
+    ``{"folds": [[qid, ...], ...]}`` (as the stored ones, e.g. for a BEIR collection)."""
+    if name_or_path in STORED:
+        return stored_folds(name_or_path)
+    from pathlib import Path
+
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"folds {name_or_path!r}: neither stored ({', '.join(STORED)}) nor a JSON file"
+        )
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    folds = content.get("folds") if isinstance(content, dict) else None
+    if (
+        not isinstance(folds, list)
+        or len(folds) < 2
+        or not all(isinstance(f, list) and f and all(isinstance(q, str) for q in f) for f in folds)
+    ):
+        raise DataFormatError(f'{path}: expected {{"folds": [[qid, ...], ...]}} with >= 2 folds')
+    return folds
+
+
 def fold_split(
     folds: Sequence[Sequence[str]], test: int, *, validation: bool = True
 ) -> tuple[list[str], list[str], list[str]]:

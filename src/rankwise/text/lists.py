@@ -234,7 +234,8 @@ class TrainingLists(Dataset[TextList]):
         queries: qid -> query text (the training queries).
         qrels: judgements; a candidate is relevant when its label is > 0.
         candidates: qid -> candidate docids (:func:`candidate_lists`).
-        list_size: passages per list.
+        list_size: passages per list; None: every candidate (all relevant passages and
+            every negative, no sampling).
         positives: relevant passages per list (at most; the rest are negatives).
         add_unretrieved: also draw relevant documents no first stage retrieved (those
             with a text in ``documents``, when given).
@@ -250,7 +251,7 @@ class TrainingLists(Dataset[TextList]):
         qrels: Qrels,
         candidates: Mapping[str, Sequence[str]],
         *,
-        list_size: int = 16,
+        list_size: int | None = 16,
         positives: int = 1,
         add_unretrieved: bool = True,
         curriculum: Curriculum | None = None,
@@ -258,9 +259,9 @@ class TrainingLists(Dataset[TextList]):
         documents: Mapping[str, str] | None = None,
         seed: int = 0,
     ) -> None:
-        if list_size < 2:
+        if list_size is not None and list_size < 2:
             raise ValueError(f"list_size must be >= 2, got {list_size}")
-        if not 1 <= positives < list_size:
+        if list_size is not None and not 1 <= positives < list_size:
             raise ValueError(f"positives must be in 1..list_size-1, got {positives}")
         self.list_size, self.positives = list_size, positives
         self.curriculum, self.teacher, self.seed = curriculum, teacher, seed
@@ -294,10 +295,13 @@ class TrainingLists(Dataset[TextList]):
 
     def __getitem__(self, index: int) -> TextList:
         q, text, relevant, negatives = self.items[index]
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        pos = [relevant[i] for i in rng.permutation(len(relevant))[: self.positives]]
-        take = min(self.list_size - len(pos), len(negatives))
-        neg = [negatives[i] for i in rng.choice(len(negatives), size=take, replace=False)]
+        if self.list_size is None:
+            pos, neg = list(relevant), list(negatives)
+        else:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            pos = [relevant[i] for i in rng.permutation(len(relevant))[: self.positives]]
+            take = min(self.list_size - len(pos), len(negatives))
+            neg = [negatives[i] for i in rng.choice(len(negatives), size=take, replace=False)]
         docs = pos + neg
         judged = self.qrels.get(q, {})
         weight = 1.0 if self.curriculum is None else self.curriculum.weight(q, pos, neg, self.epoch)

@@ -91,7 +91,9 @@ class BiEncoder(TextRanker):
             sentence-transformers' contrastive losses use).
         query_max_length: tokens per query (queries are short; fewer tokens, faster).
         train_documents: encode passages with autograd; when False the batch must carry
-            ``doc_vectors`` (cached) and only the query encoder is trained.
+            ``doc_vectors`` (cached, made by the *base* model of ``path``) and only the
+            query encoder is trained: a trained model's passage vectors are still the
+            base model's (``build_text_model(model.config).encoder`` makes them).
         chunk_size: gradient caching over this many texts at a time (None: off).
         modules: ``(transformer, tokenizer)`` built in memory (tests).
     """

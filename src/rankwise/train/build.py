@@ -72,13 +72,17 @@ for _name, _cls in {
 
 
 def model_kind(name: str, where: str = "model") -> str:
-    """The registry kind of a config's model name: ``"model"`` (a neural ranker) or
-    ``"gbdt_model"``."""
+    """The registry kind of a config's model name: ``"model"`` (a neural ranker),
+    ``"gbdt_model"`` or ``"text_model"``."""
+    from rankwise.text.models import TEXT_MODELS
+
     if name in GBDT_MODELS:
         return "gbdt_model"
     if name in MODELS:
         return "model"
-    known = [*MODELS.names(), *GBDT_MODELS.names()]
+    if name in TEXT_MODELS:
+        return "text_model"
+    known = [*MODELS.names(), *GBDT_MODELS.names(), *TEXT_MODELS.names()]
     raise RegistryError(
         f"{where}.name: unknown model {name!r}{did_you_mean(name, known)}; "
         f"known: {', '.join(sorted(known))}"
@@ -244,15 +248,36 @@ def check_run(config: RunConfig) -> list[str]:
     if config.model.name in GBDT_MODELS:
         attempt("model", lambda: build_gbdt(config))
         return [f"model {config.model.name} built"]
-    model = attempt("model", lambda: build_model(config, int(width)))
-    generator = torch.Generator().manual_seed(config.seed)
-    features = torch.randn(2, 5, int(width), generator=generator)
     mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
     labels = torch.tensor([[2.0, 1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0]])
-    scores = attempt("model", lambda: model(features, mask))
-    done.append(
-        f"model {config.model.name} built for {width} features, scores {tuple(scores.shape)}"
-    )
+    if model_kind(config.model.name) == "text_model":
+        from rankwise.text.lists import TextList, TextListCollator
+        from rankwise.text.models import build_text_model
+
+        spec = {"name": config.model.name, "params": dict(config.model.params)}
+        model = attempt("model", lambda: build_text_model(spec))
+        docs = {f"p{i}": f"passage number {i} about wings and lift" for i in range(5)}
+        items = [
+            TextList("q1", "wing lift", list(docs), labels[0].tolist()),
+            TextList("q2", "lift", list(docs)[:3], labels[1, :3].tolist()),
+        ]
+        store = None
+        if getattr(model, "train_documents", True) is False:  # passages come cached
+            from rankwise.text.embeddings import EmbeddingStore
+
+            store = EmbeddingStore.build(model.encoder, docs)
+        batch = TextListCollator(docs, store)(items)
+        model.train()
+        scores = attempt("model", lambda: model.score_batch(batch))
+        done.append(f"text model {config.model.name} built, scores {tuple(scores.shape)}")
+    else:
+        model = attempt("model", lambda: build_model(config, int(width)))
+        generator = torch.Generator().manual_seed(config.seed)
+        features = torch.randn(2, 5, int(width), generator=generator)
+        scores = attempt("model", lambda: model(features, mask))
+        done.append(
+            f"model {config.model.name} built for {width} features, scores {tuple(scores.shape)}"
+        )
     loss_fn = attempt("loss", lambda: build_loss(config))
     value = attempt("loss", lambda: loss_fn(scores, labels, mask))
     if not torch.isfinite(value).all():
@@ -269,6 +294,76 @@ def check_run(config: RunConfig) -> list[str]:
         )
         done.append(f"scheduler {config.scheduler.name} built")
     return done
+
+
+def build_callbacks(
+    config: RunConfig,
+    optimizer: torch.optim.Optimizer,
+    run_dir: RunDirectory,
+    *,
+    static: Mapping[str, Any],
+    seed: int,
+    console: Console,
+    has_valid: bool,
+    stop_after: int | None = None,
+    kind: str = "neural",
+) -> list[Callback]:
+    """The callbacks a config asks for (scheduler, EMA, guards, checkpoints of ``kind``,
+    logs, progress), in the order they run."""
+    t = config.training
+    callbacks: list[Callback] = []
+    if config.scheduler is not None:
+        scheduler = build(
+            "scheduler", _spec(config.scheduler), where="scheduler", optimizer=optimizer
+        )
+        callbacks.append(LRScheduler(scheduler, t.scheduler_interval))
+    if t.ema_decay is not None:
+        callbacks.append(EMA(t.ema_decay))
+    callbacks.append(NonFiniteGuard(run_dir.path))
+    es = t.early_stopping
+    if es is not None and has_valid:
+        callbacks.append(EarlyStopping(es.patience))
+    callbacks.append(Checkpointing(run_dir.path, {**static, "seed": seed}, kind=kind))
+    callbacks.append(FileLogger(run_dir.path))
+    if t.tensorboard:
+        callbacks.append(TensorBoardLogger(run_dir.path))
+    callbacks.append(ConsoleProgress(console, bars=t.progress))
+    if stop_after is not None:
+        callbacks.append(StopAfter(stop_after))
+    return callbacks
+
+
+def trainer_for(
+    config: RunConfig,
+    model: nn.Module,
+    task: Any,
+    optimizer: torch.optim.Optimizer,
+    train_loader: Any,
+    valid_loader: Any,
+    callbacks: list[Callback],
+    *,
+    device: torch.device,
+    generator: torch.Generator,
+) -> Trainer:
+    """The :class:`Trainer` with the config's training settings."""
+    t = config.training
+    es = t.early_stopping
+    has_valid = valid_loader is not None
+    return Trainer(
+        model,
+        task,
+        optimizer,
+        train_loader,
+        valid=valid_loader,
+        epochs=t.epochs,
+        monitor=monitor(config) if has_valid else None,
+        min_delta=es.min_delta if es is not None and has_valid else 0.0,
+        grad_clip=t.grad_clip,
+        amp=t.amp,
+        device=device,
+        generator=generator,
+        callbacks=callbacks,
+    )
 
 
 def build_trainer(
@@ -291,39 +386,25 @@ def build_trainer(
     optimizer = build_optimizer(config, model)
     generator = torch.Generator().manual_seed(seed)
     train_loader, valid_loader = build_loaders(config, train, valid, generator)
-    t = config.training
-    callbacks: list[Callback] = []
-    if config.scheduler is not None:
-        scheduler = build(
-            "scheduler", _spec(config.scheduler), where="scheduler", optimizer=optimizer
-        )
-        callbacks.append(LRScheduler(scheduler, t.scheduler_interval))
-    if t.ema_decay is not None:
-        callbacks.append(EMA(t.ema_decay))
-    callbacks.append(NonFiniteGuard(run_dir.path))
-    es = t.early_stopping
-    if es is not None and valid_loader is not None:
-        callbacks.append(EarlyStopping(es.patience))
-    callbacks.append(Checkpointing(run_dir.path, {**static, "seed": seed}))
-    callbacks.append(FileLogger(run_dir.path))
-    if t.tensorboard:
-        callbacks.append(TensorBoardLogger(run_dir.path))
-    callbacks.append(ConsoleProgress(console, bars=t.progress))
-    if stop_after is not None:
-        callbacks.append(StopAfter(stop_after))
-    has_valid = valid_loader is not None
-    return Trainer(
+    callbacks = build_callbacks(
+        config,
+        optimizer,
+        run_dir,
+        static=static,
+        seed=seed,
+        console=console,
+        has_valid=valid_loader is not None,
+        stop_after=stop_after,
+    )
+    task = ListRankingTask(loss, validation_metrics(config))
+    return trainer_for(
+        config,
         model,
-        ListRankingTask(loss, validation_metrics(config)),
+        task,
         optimizer,
         train_loader,
-        valid=valid_loader,
-        epochs=t.epochs,
-        monitor=monitor(config) if has_valid else None,
-        min_delta=es.min_delta if es is not None and has_valid else 0.0,
-        grad_clip=t.grad_clip,
-        amp=t.amp,
+        valid_loader,
+        callbacks,
         device=device,
         generator=generator,
-        callbacks=callbacks,
     )

@@ -230,19 +230,23 @@ class NonFiniteGuard(Callback):
 
 class Checkpointing(Callback):
     """``directory/checkpoints/last.pt`` after every epoch and ``best.pt`` after a new best:
-    a :class:`~rankwise.train.checkpoint.Checkpoint` of kind ``"neural"`` with the evaluated
+    a :class:`~rankwise.train.checkpoint.Checkpoint` of kind ``kind`` (``"neural"``, or
+    ``"text"`` for text rankers) with the evaluated
     model's weights (what ``predict`` loads), ``static`` (model config, feature transform,
     resolved config, metrics...) and the trainer's whole state (what a resume loads)."""
 
-    def __init__(self, directory: str | Path, static: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, directory: str | Path, static: dict[str, Any] | None = None, *, kind: str = "neural"
+    ) -> None:
         run_dir = RunDirectory(directory)
         self.last = run_dir.last_checkpoint
         self.best = run_dir.best_checkpoint
         self.static = dict(static or {})
+        self.kind = kind
 
     def _checkpoint(self, trainer: Trainer) -> Checkpoint:
         return Checkpoint(
-            kind="neural",
+            kind=self.kind,  # type: ignore[arg-type]
             model_config=getattr(trainer.eval_model, "config", None),
             model_state=_cpu_state(trainer.eval_model),
             training=trainer.state_dict(),

@@ -8,7 +8,9 @@ read, for each ``kind`` of model:
   for ``--resume``);
 - ``"ensemble"``: ``members`` (each with its model config, weights and best epoch) and
   the ``means``/``stds`` that standardise each member's scores;
-- ``"gbdt"``: ``gbdt_state`` (the tree library's own model plus rankwise's parameters).
+- ``"gbdt"``: ``gbdt_state`` (the tree library's own model plus rankwise's parameters);
+- ``"text"``: a text ranker (:mod:`rankwise.text.models`): ``model_config`` and
+  ``model_state`` (the transformer's weights included), plus ``training``.
 
 Every kind carries the fitted feature ``transform``, the resolved run ``config``, the
 ``metrics`` and ``seed`` of the run. The file is a ``torch.save`` of plain values only
@@ -35,8 +37,8 @@ from rankwise.errors import CheckpointError
 
 FORMAT = "rankwise-checkpoint-2"
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's file format is a zip archive
-Kind = Literal["neural", "ensemble", "gbdt"]
-KINDS = ("neural", "ensemble", "gbdt")
+Kind = Literal["neural", "ensemble", "gbdt", "text"]
+KINDS = ("neural", "ensemble", "gbdt", "text")
 
 
 @dataclass

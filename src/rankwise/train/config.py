@@ -54,14 +54,41 @@ class LetorData(_Strict):
     fold: int = Field(1, ge=1)
 
 
+class TextData(_Strict):
+    """``data.text``: a text collection for a text ranker (:mod:`rankwise.text`).
+
+    The queries are split by folds (``folds``: stored ones, cranfield, vaswani, dl19 —
+    default the collection's name — or a JSON file ``{"folds": [[qid, ...], ...]}``):
+    ``test_fold`` (1-based) is the test set, the next fold validates, the rest trains.
+    Candidates come from ``first_stage``: ``"bm25"`` (BM25 over the collection),
+    ``"given"`` (the collection's own run named ``given``, e.g. DL 2019's BM25 top-100)
+    or ``"union"`` (BM25 and the base encoder's dense retrieval), to ``depth``. Training
+    lists draw ``positives`` relevant and ``list_size - positives`` negative candidates
+    per query and epoch; ``curriculum_epochs`` > 0 weighs lists by first-stage
+    difficulty, annealed to uniform over that many epochs.
+    """
+
+    collection: str
+    folds: str | None = None
+    test_fold: int = Field(1, ge=1)
+    first_stage: Literal["bm25", "given", "union"] = "bm25"
+    given: str = "bm25"
+    depth: int = Field(100, gt=0)
+    list_size: int = Field(16, ge=2)
+    positives: int = Field(1, ge=1)
+    curriculum_epochs: int = Field(0, ge=0)
+    cache: str | None = None
+
+
 class DataConfig(_Strict):
-    """Where the data come from (exactly one of train/letor/synthetic) and batching."""
+    """Where the data come from (exactly one of train/letor/synthetic/text) and batching."""
 
     train: str | None = None
     valid: str | None = None
     test: str | None = None
     letor: LetorData | None = None
     synthetic: SyntheticData | None = None
+    text: TextData | None = None
     read_options: dict[str, Any] = Field(default_factory=dict)
     transform: list[Component] = Field(default_factory=list)
     batch_size: int = Field(64, gt=0)
@@ -71,11 +98,13 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
-        sources = [n for n in ("train", "letor", "synthetic") if getattr(self, n) is not None]
+        sources = [
+            n for n in ("train", "letor", "synthetic", "text") if getattr(self, n) is not None
+        ]
         if len(sources) != 1:
             raise ValueError(
                 "data: give exactly one source: 'train' (with 'valid'/'test' paths), "
-                f"'letor' or 'synthetic' (got {sources or 'none'})"
+                f"'letor', 'synthetic' or 'text' (got {sources or 'none'})"
             )
         if self.train is None and (self.valid is not None or self.test is not None):
             raise ValueError("data: 'valid'/'test' paths go with a 'train' path")
@@ -160,9 +189,19 @@ class RunConfig(_Strict):
 
     @model_validator(mode="after")
     def _components(self) -> RunConfig:
-        from rankwise.train.build import check_components
+        from rankwise.train.build import check_components, model_kind
 
         check_components(self)
+        text_model = model_kind(self.model.name) == "text_model"
+        if text_model != (self.data.text is not None):
+            raise ValueError(
+                f"model {self.model.name!r} "
+                + (
+                    "is a text ranker: give data.text"
+                    if text_model
+                    else "takes feature vectors: data.text is for text rankers"
+                )
+            )
         return self
 
     @property

@@ -160,6 +160,39 @@ def run_experiment(
         raise
 
 
+def _run_text(
+    config: RunConfig,
+    run_dir: RunDirectory,
+    resume: bool,
+    console: Console,
+    started: float,
+    stop_after: int | None,
+) -> RunSummary:
+    from rankwise.train.text_run import run_text_experiment
+
+    out = run_text_experiment(
+        config, run_dir, resume=resume, console=console, stop_after=stop_after
+    )
+    summary = RunSummary(run_dir=run_dir.path, model=config.model.name)
+    summary.best_epoch, summary.best_valid = out["best_epoch"], out["best_valid"]
+    summary.test = out.get("test", {})
+    summary.conventions = out.get("conventions", {})
+    summary.seconds = time.perf_counter() - started
+    if out["finished"]:
+        run_dir.write_summary(
+            {
+                "name": config.name,
+                "model": config.model.name,
+                "test": summary.test,
+                "conventions": summary.conventions,
+                "best_epoch": summary.best_epoch,
+                "best_valid": summary.best_valid,
+                "seconds": summary.seconds,
+            }
+        )
+    return summary
+
+
 def _run(
     config: RunConfig,
     run_dir: RunDirectory,
@@ -174,6 +207,8 @@ def _run(
         for key, (old, new) in changes.items():
             console.print(escape(f"resume: {key} changed from {old!r} to {new!r}"))
     run_dir.write_config(dump_config(config))
+    if config.data.text is not None:
+        return _run_text(config, run_dir, resume, console, started, stop_after)
     torch.manual_seed(config.seed)
     device = resolve_device(config.device)
 

@@ -97,9 +97,28 @@ def _network(
     return net.eval()
 
 
+def load_text_ranker(path: str | Path) -> nn.Module:
+    """The text ranker of a ``"text"`` checkpoint (or a run directory: its best one),
+    in eval mode; its base transformer is built from its local folder, then the
+    checkpoint's weights are loaded."""
+    from rankwise.text.models import build_text_model
+
+    ckpt = Checkpoint.load(path)
+    if ckpt.kind != "text" or not ckpt.model_config or ckpt.model_state is None:
+        raise CheckpointError(f"{path}: not a text model checkpoint (kind {ckpt.kind!r})")
+    model = build_text_model(ckpt.model_config)
+    load_weights(model, ckpt.model_state, path)
+    return model.eval()
+
+
 def load_predictor(path: str | Path) -> Predictor:
     """Load a checkpoint file (or a run directory: its best checkpoint)."""
     ckpt = Checkpoint.load(path)
+    if ckpt.kind == "text":
+        raise CheckpointError(
+            f"{path}: a text ranker scores queries and passages, not feature vectors: use "
+            "'rankwise text rerank --model' (or rankwise.train.predict.load_text_ranker)"
+        )
     transform = transform_from_state(ckpt.transform) if ckpt.transform else None
     if ckpt.kind == "gbdt":
         if ckpt.gbdt_state is None:
