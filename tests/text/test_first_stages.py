@@ -30,6 +30,20 @@ def test_make_folds_partitions_and_is_seeded():
         make_folds(["1", "1", "2"], 2)
 
 
+def test_folds_from_a_json_file(tmp_path):
+    from rankwise.text.folds import load_folds
+
+    path = tmp_path / "folds.json"
+    path.write_text('{"folds": [["a", "b"], ["c"]]}')
+    assert load_folds(str(path)) == [["a", "b"], ["c"]]
+    assert load_folds("dl19") == stored_folds("dl19")
+    path.write_text('{"folds": [["a"]]}')
+    with pytest.raises(DataFormatError, match=">= 2 folds"):
+        load_folds(str(path))
+    with pytest.raises(FileNotFoundError, match="neither stored"):
+        load_folds(str(tmp_path / "none.json"))
+
+
 def test_fold_split():
     folds = [["1"], ["2"], ["3"], ["4"]]
     assert fold_split(folds, 3) == (["2", "3"], ["1"], ["4"])

@@ -289,3 +289,43 @@ def test_pseudo_query_appends_the_list_head(tiny_model_dir, toy):
     texts = model.pseudo_queries(batch)
     assert texts[0] == " ".join([toy.queries["q1"], toy.documents["d1"], toy.documents["d2"]])
     assert texts[2] == toy.queries["q3"]  # an empty list adds nothing
+
+
+def test_list_reranker_starts_at_the_bi_encoder_and_is_order_free(tiny_model_dir, toy):
+    from rankwise.text.models import ListReranker, needs_passage_vectors
+
+    torch.manual_seed(0)
+    enc = TextEncoder(tiny_model_dir)
+    store = EmbeddingStore.build(enc, toy.documents)
+    model = ListReranker(str(tiny_model_dir), d_model=16, num_heads=2).eval()
+    assert needs_passage_vectors(model)
+    first = {q: {d: float(i) for i, d in enumerate(toy.documents)} for q in toy.queries}
+    cands = {"q1": ["d1", "d2", "d3"], "q2": ["d3"], "q3": [], "q4": ["d5", "d1"]}
+    batch = TextListCollator(toy.documents, store)(
+        rerank_lists(toy.queries, cands, toy.qrels, first)
+    )
+    assert batch.first_stage is not None and batch.first_stage[0].tolist() == [0.0, 1.0, 2.0]
+    scores = model.score_batch(batch)
+    bi = BiEncoder(str(tiny_model_dir), train_documents=False).eval().score_batch(batch)
+    # the head starts at zero: exactly the bi-encoder's scores (with the full query length)
+    assert torch.allclose(scores, bi, atol=1e-4)
+    # train a step so the list part matters, then permute the candidates
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    model.train()
+    for _ in range(3):
+        loss = LOSSES.build("softmax", {})(model.score_batch(batch), batch.labels, batch.mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    assert not any(p.grad is not None for p in model.encoder.parameters())  # frozen
+    before = model.score_batch(batch)[0, :3]
+    perm = [2, 0, 1]
+    swapped = {**cands, "q1": [cands["q1"][i] for i in perm]}
+    batch2 = TextListCollator(toy.documents, store)(
+        rerank_lists(toy.queries, swapped, toy.qrels, first)
+    )
+    after = model.score_batch(batch2)[0, :3]
+    assert torch.allclose(after, before[perm], atol=1e-5)
+    with pytest.raises(ValueError, match="cached passage vectors"):
+        model.score_batch(_batch(toy))

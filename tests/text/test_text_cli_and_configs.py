@@ -127,6 +127,7 @@ def _config(tmp_path, cranfield, model, **text) -> str:
     [
         ({"name": "cross_encoder", "params": {"pooling": "mean"}}, {"curriculum_epochs": 1}),
         ({"name": "bi_encoder", "params": {"train_documents": False}}, {"test_fold": 3}),
+        ({"name": "list_reranker", "params": {"d_model": 16, "num_heads": 2}}, {"positives": 2}),
     ],
 )
 def test_train_a_text_config_writes_a_run_directory(
@@ -193,3 +194,33 @@ def test_text_config_errors(cranfield, tmp_path, capsys, tiny_model_dir):
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(config))
     assert main(["train", str(tmp_path / "bad.yaml")]) == 1
     assert "neither stored" in capsys.readouterr().err
+
+
+def test_robustness_report_from_the_cli(cranfield, tmp_path, capsys, tiny_model_dir):
+    idx, first = tmp_path / "idx", tmp_path / "bm25.run"
+    main(["text", "index", str(cranfield), "-o", str(idx)])
+    main(["text", "search", str(idx), str(cranfield), "-o", str(first), "-k", "5"])
+    capsys.readouterr()
+    out = tmp_path / "robust.json"
+    assert (
+        main(
+            [
+                "text",
+                "robustness",
+                str(cranfield),
+                "--run",
+                str(first),
+                "--model",
+                str(tiny_model_dir),
+                "--depth",
+                "5",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    table = capsys.readouterr().out
+    assert "| query: typos |" in table and "| document: truncation |" in table
+    report = json.loads(out.read_text())
+    assert report["queries"] == 225 and set(report["perturbations"]) >= {"query: word_order"}

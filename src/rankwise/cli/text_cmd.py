@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,20 @@ def register(commands: Any) -> None:
     rerank.add_argument("--batch-size", type=int, default=8)
     rerank.add_argument("--cache", help="folder for cached passage vectors")
     rerank.set_defaults(handler=run_rerank)
+
+    robust = sub.add_parser(
+        "robustness",
+        help="NDCG@10 of a reranker under query and document perturbations (typos, ...)",
+    )
+    add_collection_options(robust)
+    robust.add_argument(
+        "--run", required=True, help="first-stage TREC run whose candidates are reranked"
+    )
+    robust.add_argument("--model", default="default", help="as for 'rankwise text rerank'")
+    robust.add_argument("--depth", type=int, default=100)
+    robust.add_argument("--seed", type=int, default=0)
+    robust.add_argument("-o", "--output", help="write the report as JSON")
+    robust.set_defaults(handler=run_robustness)
 
     pipe = sub.add_parser("pipeline", help="the cross-validated pipeline (rankwise.text.pipeline)")
     add_collection_options(pipe)
@@ -184,7 +199,7 @@ def run_search(args: argparse.Namespace) -> int:
 def run_rerank(args: argparse.Namespace) -> int:
     """Run ``rankwise text rerank``."""
     from rankwise.runs.trec import read_trec_run, write_trec_run
-    from rankwise.text.lists import candidate_lists
+    from rankwise.text.lists import candidate_lists, first_stage_scores
 
     console = Console(stderr=True)
     collection = collection_from_args(args)
@@ -212,7 +227,13 @@ def run_rerank(args: argparse.Namespace) -> int:
         model, store = _reranker(args, collection)
         cands = candidate_lists([first], list(queries), depth=args.depth)
         run = rerank(
-            model, queries, cands, collection.documents, store=store, batch_size=args.batch_size
+            model,
+            queries,
+            cands,
+            collection.documents,
+            store=store,
+            first_stage=first_stage_scores(first),
+            batch_size=args.batch_size,
         )
     seconds = time.perf_counter() - started
     write_trec_run(run, args.output)
@@ -227,32 +248,73 @@ def run_rerank(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reranker(args: argparse.Namespace, collection: Any) -> tuple[Any, Any]:
-    """The text model ``--model`` names, and cached passage vectors for a bi-encoder."""
-    from rankwise.text.embeddings import EmbeddingStore
-    from rankwise.text.models import BiEncoder, build_text_model
+def _load_model(name: str) -> Any:
+    """The text model ``--model`` names: ``default`` or a model folder (a bi-encoder),
+    or a run directory of a trained text model."""
+    from rankwise.text.models import BiEncoder
     from rankwise.train.predict import load_text_ranker
 
-    path = Path(args.model)
-    model: Any
-    if args.model == "default" or (path / "config.json").is_file():
-        model = BiEncoder(args.model)
-    else:
-        model = load_text_ranker(path)
-    store = None
-    if isinstance(model, BiEncoder):
-        # frozen passages were encoded by the base model: the trained weights are the
-        # query side's only
-        encoder: Any
-        if model.train_documents:
-            encoder = model.encoder
-        else:
-            encoder = build_text_model(model.config).encoder
-        if args.cache:
-            store = EmbeddingStore.cached(encoder, collection.documents, args.cache, progress=True)
-        else:
-            store = EmbeddingStore.build(encoder, collection.documents, progress=True)
-    return model, store
+    path = Path(name)
+    if name == "default" or (path / "config.json").is_file():
+        return BiEncoder(name).eval()
+    return load_text_ranker(path)
+
+
+def _passage_vectors(model: Any, documents: dict[str, str], cache: str | None) -> Any:
+    """Passage vectors for a bi-encoder or list reranker (None for other models); frozen
+    passages are the base model's vectors (the trained weights are the query side's)."""
+    from rankwise.text.embeddings import EmbeddingStore
+    from rankwise.text.models import BiEncoder, build_text_model, needs_passage_vectors
+
+    if not (isinstance(model, BiEncoder) or needs_passage_vectors(model)):
+        return None
+    encoder: Any = (
+        build_text_model(model.config).encoder if needs_passage_vectors(model) else model.encoder
+    )
+    if cache:
+        return EmbeddingStore.cached(encoder, documents, cache, progress=True)
+    return EmbeddingStore.build(encoder, documents, progress=True)
+
+
+def _reranker(args: argparse.Namespace, collection: Any) -> tuple[Any, Any]:
+    """The text model ``--model`` names, and its passage vectors when it needs them."""
+    model = _load_model(args.model)
+    return model, _passage_vectors(model, collection.documents, args.cache)
+
+
+def run_robustness(args: argparse.Namespace) -> int:
+    """Run ``rankwise text robustness``."""
+    from rankwise.runs.trec import read_trec_run
+    from rankwise.text.lists import candidate_lists, first_stage_scores
+    from rankwise.text.rerank import rerank
+    from rankwise.text.robustness import robustness_report
+
+    console = Console(stderr=True)
+    collection = collection_from_args(args)
+    first = read_trec_run(args.run)
+    queries = {q: collection.queries[q] for q in first.queries() if q in collection.queries}
+    cands = candidate_lists([first], list(queries), depth=args.depth)
+    pool = sorted({d for docs in cands.values() for d in docs})
+    model = _load_model(args.model)
+    scores = first_stage_scores(first)
+
+    def rank(qs: Mapping[str, str], documents: Mapping[str, str]) -> Any:
+        texts = {d: documents[d] for d in pool}  # a reranker reads only the candidates
+        store = _passage_vectors(model, texts, None)
+        return rerank(model, qs, cands, texts, store=store, first_stage=scores)
+
+    report = robustness_report(
+        rank,
+        queries,
+        collection.documents,
+        collection.qrels,
+        seed=args.seed,
+        log=lambda m: console.print(escape(m)),
+    )
+    print(report.table())
+    if args.output:
+        Path(args.output).write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
+    return 0
 
 
 def run_pipeline(args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ class TextList:
     labels: list[float]
     weight: float = 1.0
     teacher: list[float] | None = None
+    first_stage: list[float] | None = None
 
 
 @dataclass
@@ -65,6 +66,7 @@ class TextListBatch:
     weights: Tensor | None = None  # [B]
     teacher: Tensor | None = None  # [B, L]
     doc_vectors: Tensor | None = None  # [B, L, D]
+    first_stage: Tensor | None = None  # [B, L] first-stage scores (list rerankers' input)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -98,6 +100,7 @@ class TextListBatch:
             weights=move(self.weights),
             teacher=move(self.teacher),
             doc_vectors=move(self.doc_vectors),
+            first_stage=move(self.first_stage),
         )
 
 
@@ -144,6 +147,12 @@ class TextListCollator:
             for row, item in enumerate(items):
                 if item.docids:
                     vectors[row, : len(item.docids)] = self.store.lookup(item.docids)
+        first = None
+        if any(i.first_stage is not None for i in items):
+            first = torch.zeros(b, width)
+            for row, item in enumerate(items):
+                if item.first_stage is not None:
+                    first[row, : len(item.first_stage)] = torch.tensor(item.first_stage)
         weights = torch.tensor([i.weight for i in items], dtype=torch.float32)
         return TextListBatch(
             qids=[i.qid for i in items],
@@ -155,6 +164,7 @@ class TextListCollator:
             weights=weights,
             teacher=teacher,
             doc_vectors=vectors,
+            first_stage=first,
         )
 
 
@@ -240,6 +250,8 @@ class TrainingLists(Dataset[TextList]):
         add_unretrieved: also draw relevant documents no first stage retrieved (those
             with a text in ``documents``, when given).
         documents: the collection's texts (which documents can be drawn at all).
+        first_stage: qid -> {docid: score} of the first stage, given to list rerankers
+            (a drawn document it did not retrieve gets the query's lowest score).
         curriculum: per-list weights (:class:`Curriculum`), else weight 1.
         teacher: qid -> {docid: score} for distillation; every sampled passage needs one.
         seed: with the epoch and the query, decides every draw.
@@ -257,6 +269,7 @@ class TrainingLists(Dataset[TextList]):
         curriculum: Curriculum | None = None,
         teacher: Mapping[str, Mapping[str, float]] | None = None,
         documents: Mapping[str, str] | None = None,
+        first_stage: Mapping[str, Mapping[str, float]] | None = None,
         seed: int = 0,
     ) -> None:
         if list_size is not None and list_size < 2:
@@ -265,6 +278,7 @@ class TrainingLists(Dataset[TextList]):
             raise ValueError(f"positives must be in 1..list_size-1, got {positives}")
         self.list_size, self.positives = list_size, positives
         self.curriculum, self.teacher, self.seed = curriculum, teacher, seed
+        self.first_stage = first_stage
         self.epoch = 0
         self.items: list[tuple[str, str, list[str], list[str]]] = []
         self.skipped: list[str] = []
@@ -312,23 +326,32 @@ class TrainingLists(Dataset[TextList]):
             if missing:
                 raise KeyError(f"query {q}: no teacher score for {missing[:3]}")
             teacher = [float(scores[d]) for d in docs]
-        return TextList(
-            q, text, docs, [max(float(judged.get(d, 0.0)), 0.0) for d in docs], weight, teacher
-        )
+        labels = [max(float(judged.get(d, 0.0)), 0.0) for d in docs]
+        first = None if self.first_stage is None else _first_stage(self.first_stage, q, docs)
+        return TextList(q, text, docs, labels, weight, teacher, first)
+
+
+def _first_stage(
+    scores: Mapping[str, Mapping[str, float]], qid: str, docs: Sequence[str]
+) -> list[float]:
+    mine = scores.get(qid, {})
+    floor = min(mine.values()) if mine else 0.0
+    return [float(mine.get(d, floor)) for d in docs]
 
 
 def rerank_lists(
-    queries: Mapping[str, str], candidates: Mapping[str, Sequence[str]], qrels: Qrels | None = None
+    queries: Mapping[str, str],
+    candidates: Mapping[str, Sequence[str]],
+    qrels: Qrels | None = None,
+    first_stage: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[TextList]:
     """Every candidate of every query (in candidate order), labelled from ``qrels`` when
-    given: the lists a model scores to rerank a first stage."""
+    given, with ``first_stage`` scores when given: the lists a model scores to rerank."""
     judged = qrels or {}
-    return [
-        TextList(
-            q,
-            queries[q],
-            list(candidates.get(q, [])),
-            [max(float(judged.get(q, {}).get(d, 0.0)), 0.0) for d in candidates.get(q, [])],
-        )
-        for q in queries
-    ]
+    out = []
+    for q in queries:
+        docs = list(candidates.get(q, []))
+        labels = [max(float(judged.get(q, {}).get(d, 0.0)), 0.0) for d in docs]
+        first = None if first_stage is None else _first_stage(first_stage, q, docs)
+        out.append(TextList(q, queries[q], docs, labels, first_stage=first))
+    return out

@@ -9,6 +9,8 @@ scores for B queries x L candidate passages, so every list loss of
   and only the query side learns: cheap, and the cached collection stays valid.
 - :class:`CrossEncoder`: the query–passage pair through the transformer together, a
   linear head on the pooled pair (``pooling="cls"`` or ``"mean"``) gives the score.
+- :class:`ListReranker`: a Transformer over the candidate list (cached passage vectors
+  and first-stage scores as tokens, the query as one more), correcting the cosine.
 - :class:`PseudoQueryBiEncoder`: E²Rank (Alibaba-NLP/E2Rank): the query is rewritten
   as a pseudo-query, the query followed by the texts of the top ``feedback`` passages of
   the list (in the order the batch gives them, i.e. the first stage's), embedded by the
@@ -272,6 +274,103 @@ class CrossEncoder(TextRanker):
                 list(self.parameters()),
             ).squeeze(-1)
         return self._scatter(flat.float(), positions, batch.mask)
+
+
+class ListReranker(TextRanker):
+    """List reranker: candidates see each other, over cached passage vectors and
+    first-stage scores.
+
+    The idea of PE-Rank's passage embeddings as list tokens and of ListConRanker's list
+    encoder, without an LLM: each candidate is a token built from its cached vector
+    ``d``, ``q * d``, the cosine ``q . d`` and its first-stage score z-normalised in the
+    list; the query vector is one more token; a Transformer encoder attends over
+    ``[q; c_1 .. c_n]`` (padding masked, no positions: the ranking does not depend on the
+    candidates' order); a linear head adds a correction to the cosine / temperature, and
+    starts at zero, so an untrained reranker ranks like the bi-encoder. The query
+    encoder is frozen unless ``train_query_encoder``.
+
+    Args:
+        path: the encoder folder (its passage vectors must be the batch's ``doc_vectors``).
+        d_model, num_layers, num_heads, dropout: the list Transformer.
+        temperature: the cosine's scale, as :class:`BiEncoder`'s.
+        train_query_encoder: also fine-tune the query encoder.
+    """
+
+    name = "list_reranker"
+
+    def __init__(
+        self,
+        path: str = "default",
+        *,
+        d_model: int = 128,
+        num_layers: int = 2,
+        num_heads: int = 4,
+        dropout: float = 0.1,
+        temperature: float = 0.05,
+        query_max_length: int = 64,
+        train_query_encoder: bool = False,
+        modules: Any = None,
+    ) -> None:
+        super().__init__(
+            path=path,
+            d_model=d_model,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            dropout=dropout,
+            temperature=temperature,
+            query_max_length=query_max_length,
+            train_query_encoder=train_query_encoder,
+        )
+        if d_model % num_heads:
+            raise ValueError(f"d_model ({d_model}) must be divisible by num_heads ({num_heads})")
+        self.encoder = _encoder(path, "mean", True, None, modules)
+        for p in self.encoder.parameters():
+            p.requires_grad_(train_query_encoder)
+        dim = self.encoder.dim
+        self.item = nn.Linear(2 * dim + 2, d_model)
+        self.query = nn.Linear(dim, d_model)
+        layer = nn.TransformerEncoderLayer(
+            d_model, num_heads, 2 * d_model, dropout, batch_first=True, norm_first=True
+        )
+        self.lists = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+        self.head = nn.Linear(d_model, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        self.temperature = temperature
+        self.query_max_length = query_max_length
+
+    def score_batch(self, batch: TextListBatch) -> Tensor:
+        if batch.doc_vectors is None:
+            raise ValueError("list_reranker needs cached passage vectors (batch.doc_vectors)")
+        limit = self.encoder.max_length
+        self.encoder.max_length = min(limit, self.query_max_length)
+        try:
+            q = self.encoder(batch.queries)
+        finally:
+            self.encoder.max_length = limit
+        d = batch.doc_vectors.to(q.dtype)
+        mask = batch.mask
+        cos = torch.einsum("bd,bld->bl", q, d)
+        first = batch.first_stage if batch.first_stage is not None else torch.zeros_like(cos)
+        first = first.to(q.dtype).masked_fill(~mask, 0.0)
+        count = mask.sum(1, keepdim=True).clamp_min(1)
+        mean = first.sum(1, keepdim=True) / count
+        var = ((first - mean) ** 2).masked_fill(~mask, 0.0).sum(1, keepdim=True) / count
+        z = ((first - mean) / var.sqrt().clamp_min(1e-6)).masked_fill(~mask, 0.0)
+        items = torch.cat([d, q.unsqueeze(1) * d, cos.unsqueeze(-1), z.unsqueeze(-1)], -1)
+        tokens = torch.cat([self.query(q).unsqueeze(1), self.item(items)], 1)
+        padding = torch.cat([torch.zeros_like(mask[:, :1]), ~mask], 1)
+        hidden = self.lists(tokens, src_key_padding_mask=padding)
+        scores: Tensor = cos / self.temperature + self.head(hidden[:, 1:]).squeeze(-1)
+        return scores.masked_fill(~mask, 0.0)
+
+
+def needs_passage_vectors(model: nn.Module) -> bool:
+    """Whether ``model`` scores from cached passage vectors (made by its base encoder):
+    a bi-encoder that does not train passages, or a list reranker."""
+    if isinstance(model, ListReranker):
+        return True
+    return isinstance(model, BiEncoder) and not model.train_documents
 
 
 def build_text_model(config: dict[str, Any], **supplied: Any) -> TextRanker:

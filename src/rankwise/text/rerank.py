@@ -50,13 +50,15 @@ def rerank(
     documents: Mapping[str, str],
     *,
     store: EmbeddingStore | None = None,
+    first_stage: Mapping[str, Mapping[str, float]] | None = None,
     batch_size: int = 8,
     device: str | torch.device = "cpu",
     tag: str = "rerank",
 ) -> TrecRun:
     """The candidates of each query ranked by ``model`` (``store``: cached passage
-    vectors for bi-encoders); ties keep the candidate order."""
-    lists = [item for item in rerank_lists(queries, candidates) if item.docids]
+    vectors for bi-encoders and list rerankers; ``first_stage``: qid -> {docid: score},
+    a list reranker's input); ties keep the candidate order."""
+    lists = [item for item in rerank_lists(queries, candidates, None, first_stage) if item.docids]
     collate = TextListCollator(documents, store)
     was_training = model.training
     model.eval()

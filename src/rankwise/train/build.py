@@ -252,7 +252,7 @@ def check_run(config: RunConfig) -> list[str]:
     labels = torch.tensor([[2.0, 1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0]])
     if model_kind(config.model.name) == "text_model":
         from rankwise.text.lists import TextList, TextListCollator
-        from rankwise.text.models import build_text_model
+        from rankwise.text.models import build_text_model, needs_passage_vectors
 
         spec = {"name": config.model.name, "params": dict(config.model.params)}
         model = attempt("model", lambda: build_text_model(spec))
@@ -262,7 +262,7 @@ def check_run(config: RunConfig) -> list[str]:
             TextList("q2", "lift", list(docs)[:3], labels[1, :3].tolist()),
         ]
         store = None
-        if getattr(model, "train_documents", True) is False:  # passages come cached
+        if needs_passage_vectors(model):  # passages come cached
             from rankwise.text.embeddings import EmbeddingStore
 
             store = EmbeddingStore.build(model.encoder, docs)

@@ -34,9 +34,10 @@ from rankwise.text.lists import (
     TrainingLists,
     candidate_lists,
     difficulty_from_run,
+    first_stage_scores,
     rerank_lists,
 )
-from rankwise.text.models import BiEncoder, TextRanker, build_text_model
+from rankwise.text.models import TextRanker, build_text_model, needs_passage_vectors
 from rankwise.text.rerank import rerank
 from rankwise.train.build import (
     build_callbacks,
@@ -121,11 +122,15 @@ def run_text_experiment(
     torch.manual_seed(config.seed)
     model = build_text_model({"name": config.model.name, "params": dict(config.model.params)})
     store = None
-    if isinstance(model, BiEncoder) and not model.train_documents:
+    if needs_passage_vectors(model):
         cache = Path(spec.cache) if spec.cache else run_dir.path / "passage-vectors"
-        store = EmbeddingStore.cached(
-            model.encoder, collection.documents, cache, progress=config.training.progress
+        base: Any = build_text_model(
+            {"name": config.model.name, "params": dict(config.model.params)}
         )
+        store = EmbeddingStore.cached(
+            base.encoder, collection.documents, cache, progress=config.training.progress
+        )
+        del base
     collate = TextListCollator(collection.documents, store)
     cands = {k: candidate_lists([runs[k]], qids, depth=spec.depth) for k, qids in splits.items()}
     curriculum = None
@@ -140,6 +145,7 @@ def run_text_experiment(
         positives=min(spec.positives, spec.list_size - 1),
         curriculum=curriculum,
         documents=collection.documents,
+        first_stage=first_stage_scores(runs["train"]),
         seed=config.seed,
     )
     if lists.skipped:
@@ -153,7 +159,10 @@ def run_text_experiment(
         generator=generator,
     )
     valid = collection.subset(valid_q)
-    valid_items = [i for i in rerank_lists(valid.queries, cands["valid"], valid.qrels) if i.docids]
+    valid_lists = rerank_lists(
+        valid.queries, cands["valid"], valid.qrels, first_stage_scores(runs["valid"])
+    )
+    valid_items = [i for i in valid_lists if i.docids]
     valid_loader: DataLoader[Any] = DataLoader(
         valid_items,  # type: ignore[arg-type]  # a list is a map-style dataset
         batch_size=config.data.eval_batch_size,
@@ -207,6 +216,7 @@ def run_text_experiment(
         cands["test"],
         collection.documents,
         store=store,
+        first_stage=first_stage_scores(runs["test"]),
         batch_size=config.data.eval_batch_size,
         device=device,
         tag=config.name,
