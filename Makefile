@@ -1,8 +1,10 @@
 # The two commands a newcomer runs (see README.md):
-#   make demo   create .venv, install rankwise with the gbdt extra (the demo's LightGBM
-#               baseline), run `rankwise demo`
-#   make test   create .venv with the dev and gbdt extras, run ruff, mypy, the tests (with
-#               every docstring example) and build the API reference with warnings as errors
+#   make demo   create .venv, install rankwise with the gbdt and text extras (the demo's
+#               LightGBM baseline; text ranking and the all-MiniLM-L6-v2 weights), run
+#               `rankwise demo`
+#   make test   create .venv with the dev, gbdt and text extras, run ruff, mypy, the tests
+#               (with every docstring example) and build the API reference with warnings
+#               as errors
 #   make docs   build the API reference into docs/_build/html
 PYTHON ?= python3
 VENV   ?= .venv

@@ -32,14 +32,13 @@ import numpy as np
 import torch
 
 from rankwise.losses import LOSSES
-from rankwise.text.baselines import baseline_runs, ndcg_table
+from rankwise.text.baselines import compare_systems
 from rankwise.text.collection import load_collection
 from rankwise.text.embeddings import EmbeddingStore
 from rankwise.text.encoders import TextEncoder, fast_bf16
 from rankwise.text.folds import stored_folds
 from rankwise.text.lists import TextListCollator, TrainingLists, candidate_lists, rerank_lists
 from rankwise.text.models import BiEncoder, CrossEncoder
-from rankwise.text.pipeline import PipelineSettings, TextPipeline, cross_validate, evaluate_ndcg10
 
 COLLECTIONS = {
     "cranfield": ("cranfield", None),
@@ -62,31 +61,12 @@ def cpu_model() -> str:
 def quality(name: str, data: Path, cache: Path) -> dict[str, float]:
     folder, given = COLLECTIONS[name]
     collection = load_collection(data / folder)
-    folds = stored_folds(name)
-    settings = PipelineSettings(candidates="given" if given else "union")
     started = time.perf_counter()
-    run, choices = cross_validate(
-        collection, folds, settings, given=given, cache_dir=cache / name, log=print
+    table = compare_systems(
+        collection, stored_folds(name), given=given, cache_dir=cache / name, log=print
     )
-    table = {"rankwise pipeline (5-fold CV)": evaluate_ndcg10(run, collection.qrels)}
-    cv_seconds = time.perf_counter() - started
-    pipeline = TextPipeline(collection.documents, settings, cache_dir=cache / name)
-    pipeline.zero_shot()
-    judged = collection.subset(collection.judged_queries())
-    given_run = collection.runs[given] if given else None
-    zero = pipeline.run(judged.queries, given=given_run)
-    table["rankwise pipeline, zero-shot"] = evaluate_ndcg10(zero, collection.qrels)
-    base = ndcg_table(
-        baseline_runs(collection, folds, pipeline.store, pipeline.model.encoder, given=given),
-        collection,
-    )
-    print(f"{name}: pipeline CV in {cv_seconds:.0f} s; choices:")
-    for c in choices:
-        print(
-            f"  fine-tuned={c.fine_tuned} feedback=({c.feedback_k}, {c.feedback_beta}) "
-            f"bm25_weight={c.bm25_weight:.2f} valid={c.valid_ndcg10:.4f}"
-        )
-    return {**base, **table}
+    print(f"{name}: {time.perf_counter() - started:.0f} s")
+    return table
 
 
 def encoding_speed(data: Path) -> dict[str, float]:

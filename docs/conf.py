@@ -54,7 +54,8 @@ nitpick_ignore_regex = [
         r"(rankwise\.[\w.]*\.)?(T|P|R|Kind|Reduction|Ties|Gain|Empty|Threshold|Kernel|Amp|"
         r"Similarity|PerList|LambdaWeighting|KRule|TripletMining|ApproxMetric|Augment|Target|"
         r"Run|Format|Direction|Correction|Test|IntArray|FloatArray|FloatTable|Aggregator|"
-        r"PairLoss|PairWeights|LossFn|GroupTies|Generator)",
+        r"PairLoss|PairWeights|LossFn|GroupTies|Generator|Pooling|Precision|Audience|"
+        r"CacheCheck|Perturbation)",
     ),
 ]
 

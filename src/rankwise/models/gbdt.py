@@ -86,7 +86,7 @@ class GBDTRanker:
         raise NotImplementedError
 
     def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
-        """One score per document of ``data`` (after :meth:`fit`)."""
+        """One score per document of ``data`` (after ``fit``)."""
         raise NotImplementedError
 
     def model_string(self) -> str:

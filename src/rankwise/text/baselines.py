@@ -13,15 +13,17 @@
 - ``interpolation``: BM25 and cosine z-scores over the candidates, the BM25 weight tuned
   per fold on the other folds' queries (5-fold: the only tuned baseline).
 
-:func:`ndcg_table` evaluates runs with trec_eval's ``ndcg_cut.10``.
+:func:`ndcg_table` evaluates runs with trec_eval's ``ndcg_cut.10``; :func:`compare_systems`
+is the whole comparison (baselines, the pipeline cross-validated and zero-shot).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from rankwise.data._io import PathLike
 from rankwise.runs.fusion import fuse_runs, tune_run_weights
 from rankwise.runs.trec import TrecRun
 from rankwise.text.bm25 import BM25Index
@@ -29,7 +31,13 @@ from rankwise.text.collection import TextCollection
 from rankwise.text.embeddings import EmbeddingStore
 from rankwise.text.encoders import TextEncoder
 from rankwise.text.lists import candidate_lists
-from rankwise.text.pipeline import TREC_NDCG10, evaluate_ndcg10
+from rankwise.text.pipeline import (
+    TREC_NDCG10,
+    PipelineSettings,
+    TextPipeline,
+    cross_validate,
+    evaluate_ndcg10,
+)
 from rankwise.text.rerank import vector_scores
 
 
@@ -130,3 +138,31 @@ def baseline_runs(
 def ndcg_table(runs: Mapping[str, TrecRun], collection: TextCollection) -> dict[str, float]:
     """trec_eval ``ndcg_cut.10`` of each run."""
     return {name: evaluate_ndcg10(run, collection.qrels) for name, run in runs.items()}
+
+
+def compare_systems(
+    collection: TextCollection,
+    folds: Sequence[Sequence[str]],
+    *,
+    given: str | None = None,
+    settings: PipelineSettings | None = None,
+    cache_dir: PathLike | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, float]:
+    """NDCG@10 (trec_eval ``ndcg_cut.10``) of the baselines and of rankwise's pipeline,
+    5-fold cross-validated on ``folds`` (the pipeline chooses on held-out folds only),
+    and of the pipeline zero-shot (:data:`~rankwise.text.pipeline.ZERO_SHOT`)."""
+    s = settings or PipelineSettings(candidates="given" if given else "union")
+    run, _ = cross_validate(
+        collection, folds, s, given=given, cache_dir=cache_dir, progress=progress, log=log
+    )
+    table = {"rankwise pipeline (5-fold CV)": evaluate_ndcg10(run, collection.qrels)}
+    pipeline = TextPipeline(collection.documents, s, cache_dir=cache_dir, progress=progress)
+    pipeline.zero_shot()
+    qids = [q for fold in folds for q in fold]
+    given_run = collection.runs[given] if given else None
+    zero = pipeline.run(collection.subset(qids).queries, given=given_run)
+    table["rankwise pipeline, zero-shot"] = evaluate_ndcg10(zero, collection.qrels)
+    runs = baseline_runs(collection, folds, pipeline.store, pipeline.model.encoder, given=given)
+    return {**ndcg_table(runs, collection), **table}

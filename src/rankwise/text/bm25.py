@@ -156,7 +156,7 @@ class BM25Index:
         )
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
-        """The BM25 score of every indexed document (in :attr:`docids` order) for
+        """The BM25 score of every indexed document (in ``docids`` order) for
         ``query``: for scoring candidates that another first stage found."""
         retriever = self._ready()
         return np.asarray(retriever.get_scores(self.tokenize([query])[0]), dtype=np.float32)

@@ -13,7 +13,7 @@
   from BM25 *and* a dense retriever), seeded by ``(seed, epoch, query)`` so that epochs and
   resumed runs see the same lists. Relevant documents a first stage missed are added
   (``add_unretrieved``). Queries without a relevant document cannot teach a list loss
-  anything: they are left out and counted in :attr:`TrainingLists.skipped`.
+  anything: they are left out and counted in ``TrainingLists.skipped``.
 - :class:`Curriculum`: MacAvaney et al. 2020, "Training Curricula for Open Domain Answer
   Re-Ranking": difficulty from the first stage's normalised score ``D`` (high for
   documents it ranks high); a list with positive ``p`` and negatives ``n_i`` weighs

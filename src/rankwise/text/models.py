@@ -172,9 +172,8 @@ class BiEncoder(TextRanker):
 class PseudoQueryBiEncoder(BiEncoder):
     """E²Rank: cosine of a pseudo-query (query + top passages) and each passage.
 
-    Args:
-        feedback: passages of the list (its first ones) appended to the query.
-        (the rest): :class:`BiEncoder`'s.
+    ``feedback``: passages of the list (its first ones) appended to the query; the other
+    arguments are :class:`BiEncoder`'s.
     """
 
     name = "pseudo_query"

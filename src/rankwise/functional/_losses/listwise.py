@@ -321,9 +321,12 @@ def margin_mse_loss(
     Ranking Models with Cross-Architecture Knowledge Distillation").
 
     The student learns the teacher's score *margins*, not its scores:
-    :math:`rac{1}{|P|}\sum_{(i,j) \in P} ig((s_i - s_j) - (t_i - t_j)ig)^2` over the
-    pairs :math:`P` with :math:`y_i > y_j` (with ``labels``: a relevant passage against a
-    less relevant one, the paper's triples), else every pair with :math:`t_i > t_j`.
+
+    .. math:: \frac{1}{n_P}\sum_{(i,j) \in P} \big((s_i - s_j) - (t_i - t_j)\big)^2
+
+    over the :math:`n_P` pairs :math:`P` with :math:`y_i > y_j` (with ``labels``: a
+    relevant passage against a less relevant one, the paper's triples), else every pair
+    with :math:`t_i > t_j`.
     A list without such a pair contributes 0 and is not counted in the mean. Invariant
     to a constant added to the student's (or the teacher's) scores.
 
