@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import pytrec_eval
 
-from rankwise.runs.trec import Qrels, TrecRun, read_qrels
 from rankwise.metrics import parse_metric
 from rankwise.runs import evaluate_run
+from rankwise.runs.trec import Qrels, TrecRun, read_qrels
 
 TREC_MEASURES = {
     "ndcg_cut_10": "ndcg@10[gain=linear,ties=stable]",

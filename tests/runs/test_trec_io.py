@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rankwise.data import make_synthetic
+from rankwise.errors import ParseError
 from rankwise.runs.trec import (
     TrecRun,
     qrels_from_data,
@@ -17,7 +18,6 @@ from rankwise.runs.trec import (
     write_qrels,
     write_trec_run,
 )
-from rankwise.errors import ParseError
 
 
 def test_run_round_trip_sorts_and_renumbers(tmp_path: Path):

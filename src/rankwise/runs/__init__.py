@@ -49,4 +49,6 @@ __all__ = [
     "tune_run_weights",
     "tune_weights",
     "weight_grid",
+    "write_qrels",
+    "write_trec_run",
 ]

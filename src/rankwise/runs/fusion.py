@@ -30,8 +30,8 @@ from rankwise.aggregate.score_fusion import (
     fuse,
     run_contributions,
 )
-from rankwise.runs.trec import Qrels, TrecRun, trec_eval_layout
 from rankwise.metrics.spec import evaluate, parse_metric
+from rankwise.runs.trec import Qrels, TrecRun, trec_eval_layout
 
 
 @dataclass
