@@ -12,6 +12,7 @@ JSON lines, TensorBoard), checkpoints and the test metrics (per query too).
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from rich.console import Console
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from rankwise.train.experiment import run_experiment
 
     config = load_config(args.config, args.set)
-    console = Console()
+    # under torchrun only rank 0 speaks (every process trains; rank 0 writes the run)
+    console = Console(quiet=os.environ.get("RANK", "0") != "0")
     if args.check:
         from rankwise.train.build import check_run
 

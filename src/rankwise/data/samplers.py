@@ -2,6 +2,8 @@
 
 - :class:`LengthGroupedBatchSampler`: batches of queries with similar list lengths (less
   padding), shuffled by a generator;
+- :class:`DistributedLengthGroupedBatchSampler`: the same batches for data-parallel
+  training, each process taking its share of whole queries;
 - :class:`ClassBalancedBatchSampler`: batches of P classes x M items per class ("PK
   sampling", Hermans et al., "In Defense of the Triplet Loss for Person
   Re-Identification", 2017), so that every batch of a metric-learning loss holds positive
@@ -86,6 +88,89 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
                 return full * per_group + -(-rest // self.batch_size)
             return -(-self.lengths.size // self.batch_size)
         return len(self._batches())
+
+
+class DistributedLengthGroupedBatchSampler(Sampler[list[int]]):
+    """This process's share of length-grouped global batches (data-parallel training).
+
+    Every process draws the same global batches — a :class:`LengthGroupedBatchSampler`
+    with ``batch_size * num_replicas`` queries per batch, seeded by ``seed + epoch``
+    (:meth:`set_epoch`) — and takes the ``rank``-th of ``num_replicas`` contiguous,
+    nearly equal parts (sizes differ by at most one), so a list is never split across
+    processes and one global batch is the batch one process with ``batch_size *
+    num_replicas`` would have trained on.
+
+    Remainder policy: a global batch with fewer queries than processes (only the last
+    batch of a length group can be that small) is dropped for the epoch on every
+    process; :attr:`dropped_queries` counts its queries. Shorter global batches that
+    can be shared are shared, unevenly by at most one query.
+
+    Example:
+        >>> lengths = [5, 3, 8, 2, 7, 4, 6]
+        >>> ranks = [DistributedLengthGroupedBatchSampler(lengths, 2, 2, r, seed=0)
+        ...          for r in range(2)]
+        >>> shares = [list(r) for r in ranks]
+        >>> sorted(i for share in shares for batch in share for i in batch)
+        [0, 1, 2, 3, 4, 5, 6]
+        >>> [len(batch) for batch in shares[0]], [len(batch) for batch in shares[1]]
+        ([2, 2], [1, 2])
+    """
+
+    def __init__(
+        self,
+        lengths: npt.ArrayLike,
+        batch_size: int,
+        num_replicas: int,
+        rank: int,
+        *,
+        seed: int = 0,
+        shuffle: bool = True,
+        group_batches: int = 50,
+    ) -> None:
+        if num_replicas < 1 or not 0 <= rank < num_replicas:
+            raise ValueError(
+                f"rank must be in [0, num_replicas), got rank {rank} of {num_replicas}"
+            )
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.batch_size = batch_size
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.seed = seed
+        self.shuffle = shuffle
+        self.group_batches = group_batches
+        self.epoch = 0
+        self.dropped_queries = 0
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Reseed for ``epoch`` (0-based): every process, and a resumed run, draws the
+        same batches for the same epoch."""
+        self.epoch = epoch
+
+    def _shares(self) -> list[list[int]]:
+        self.generator.manual_seed(self.seed + self.epoch)
+        inner = LengthGroupedBatchSampler(
+            self.lengths,
+            self.batch_size * self.num_replicas,
+            shuffle=self.shuffle,
+            generator=self.generator,
+            group_batches=self.group_batches,
+        )
+        shares, dropped = [], 0
+        for batch in inner:
+            if len(batch) < self.num_replicas:
+                dropped += len(batch)
+                continue
+            part = np.array_split(np.asarray(batch, dtype=np.int64), self.num_replicas)
+            shares.append(part[self.rank].tolist())
+        self.dropped_queries = dropped
+        return shares
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._shares())
+
+    def __len__(self) -> int:
+        return len(self._shares())
 
 
 class ClassBalancedBatchSampler(Sampler[list[int]]):

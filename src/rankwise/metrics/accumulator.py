@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -97,12 +98,33 @@ class MetricAccumulator:
         }
 
     def compute(self) -> dict[str, float]:
-        """Mean of each metric over the queries that count (NaN-skipped ones left out)."""
+        """Mean of each metric over the queries that count (NaN-skipped ones left out).
+
+        The sum is exactly rounded (``math.fsum``), so the mean does not depend on the
+        order the queries came in: one process and several processes whose
+        accumulators were :meth:`merge`-d give the same value to the last bit."""
         out = {}
         for key, values in self.per_query().items():
             finite = values[~np.isnan(values)]
-            out[key] = float(finite.mean()) if finite.size else 0.0
+            out[key] = math.fsum(finite.tolist()) / finite.size if finite.size else 0.0
         return out
+
+    def merge(self, other: MetricAccumulator) -> None:
+        """Add the queries of ``other`` (same metrics), e.g. another process's share of a
+        validation set; a query both have seen is an error (it would count twice)."""
+        if other.keys != self.keys:
+            raise ValueError(f"cannot merge metrics {other.keys} into {self.keys}")
+        twice = self._seen & other._seen
+        if twice:
+            raise ValueError(
+                f"queries {sorted(map(str, twice))[:5]} were accumulated by both "
+                "(a query must be counted once)"
+            )
+        for key in self.keys:
+            self._values[key].extend(other._values[key])
+        self._qids.extend(other._qids)
+        self._seen |= other._seen
+        self._without_relevant += other._without_relevant
 
     def reset(self) -> None:
         """Forget every accumulated query."""

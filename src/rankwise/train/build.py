@@ -14,17 +14,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from rich.console import Console
 from torch import nn
 from torch.utils.data import DataLoader
 
-from rankwise.data.dataset import make_loader
+from rankwise.data.dataset import RankingCollator, RankingDataset, make_loader
 from rankwise.data.letor import load_letor_fold
 from rankwise.data.ranking_data import RankingData
+from rankwise.data.samplers import DistributedLengthGroupedBatchSampler
 from rankwise.data.splits import Splits, load_splits, split_queries
 from rankwise.data.synthetic import make_synthetic
 from rankwise.data.transforms import FeatureTransform, build_transform
+from rankwise.distributed import in_process_group, is_main_process, world_size
+from rankwise.distributed import rank as process_rank
 from rankwise.errors import RankwiseError, RegistryError
 from rankwise.losses import RankingLoss
 from rankwise.models import GBDT_MODELS, MODELS, GBDTRanker, RankingModel
@@ -183,17 +187,47 @@ def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimize
 
 
 def build_loaders(
-    config: RunConfig, train: RankingData, valid: RankingData | None, generator: torch.Generator
+    config: RunConfig,
+    train: RankingData,
+    valid: RankingData | None,
+    generator: torch.Generator,
+    *,
+    seed: int = 0,
 ) -> tuple[DataLoader[Any], DataLoader[Any] | None]:
-    """The shuffled, seeded training loader and the validation loader (every document)."""
-    train_loader = make_loader(
-        train,
-        config.data.batch_size,
-        shuffle=True,
-        generator=generator,
-        max_list_length=config.data.max_list_length,
-        num_workers=config.data.num_workers,
-    )
+    """The shuffled, seeded training loader and the validation loader (every document).
+
+    Under ``torchrun`` (a process group, even of one process): ``data.batch_size`` lists
+    per process from a :class:`~rankwise.data.samplers.DistributedLengthGroupedBatchSampler`
+    reseeded by ``seed`` + epoch — so ``torchrun --nproc-per-node 1`` with 2b lists
+    trains on the batches of 2 processes with b — and each process validates every W-th
+    query (the task gathers the per-query values)."""
+    world, rank = world_size(), process_rank()
+    if in_process_group():
+        sampler = DistributedLengthGroupedBatchSampler(
+            train.list_lengths(), config.data.batch_size, world, rank, seed=seed
+        )
+        # list sampling (max_list_length) differs between processes, by design
+        collate = RankingCollator(
+            max_list_length=config.data.max_list_length,
+            generator=torch.Generator().manual_seed(seed * 7919 + rank),
+        )
+        train_loader: DataLoader[Any] = DataLoader(
+            RankingDataset(train),
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=config.data.num_workers,
+        )
+    else:
+        train_loader = make_loader(
+            train,
+            config.data.batch_size,
+            shuffle=True,
+            generator=generator,
+            max_list_length=config.data.max_list_length,
+            num_workers=config.data.num_workers,
+        )
+    if valid is not None and world > 1:
+        valid = valid.select_queries(np.arange(rank, valid.num_queries, world))
     valid_loader = make_loader(valid, config.data.eval_batch_size) if valid is not None else None
     return train_loader, valid_loader
 
@@ -309,8 +343,11 @@ def build_callbacks(
     kind: str = "neural",
 ) -> list[Callback]:
     """The callbacks a config asks for (scheduler, EMA, guards, checkpoints of ``kind``,
-    logs, progress), in the order they run."""
+    logs, progress), in the order they run. On several processes only rank 0 writes
+    (checkpoints, logs, the console); the others run the callbacks that change the run
+    (schedules, EMA, early stopping, guards), which decide alike on every process."""
     t = config.training
+    main = is_main_process()
     callbacks: list[Callback] = []
     if config.scheduler is not None:
         scheduler = build(
@@ -319,15 +356,16 @@ def build_callbacks(
         callbacks.append(LRScheduler(scheduler, t.scheduler_interval))
     if t.ema_decay is not None:
         callbacks.append(EMA(t.ema_decay))
-    callbacks.append(NonFiniteGuard(run_dir.path))
+    callbacks.append(NonFiniteGuard(run_dir.path if main else None))
     es = t.early_stopping
     if es is not None and has_valid:
         callbacks.append(EarlyStopping(es.patience))
-    callbacks.append(Checkpointing(run_dir.path, {**static, "seed": seed}, kind=kind))
-    callbacks.append(FileLogger(run_dir.path))
-    if t.tensorboard:
-        callbacks.append(TensorBoardLogger(run_dir.path))
-    callbacks.append(ConsoleProgress(console, bars=t.progress))
+    if main:
+        callbacks.append(Checkpointing(run_dir.path, {**static, "seed": seed}, kind=kind))
+        callbacks.append(FileLogger(run_dir.path))
+        if t.tensorboard:
+            callbacks.append(TensorBoardLogger(run_dir.path))
+        callbacks.append(ConsoleProgress(console, bars=t.progress))
     if stop_after is not None:
         callbacks.append(StopAfter(stop_after))
     return callbacks
@@ -385,7 +423,7 @@ def build_trainer(
     loss = build_loss(config)
     optimizer = build_optimizer(config, model)
     generator = torch.Generator().manual_seed(seed)
-    train_loader, valid_loader = build_loaders(config, train, valid, generator)
+    train_loader, valid_loader = build_loaders(config, train, valid, generator, seed=seed)
     callbacks = build_callbacks(
         config,
         optimizer,

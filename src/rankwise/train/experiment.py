@@ -6,6 +6,11 @@ feature transform is fitted on the training split, a neural ranker (or each memb
 seed ensemble) is trained by the :class:`~rankwise.train.trainer.Trainer` with the best
 epoch's weights restored, and the final model's test metrics are computed with rankwise's
 metrics.
+
+Under ``torchrun`` (:mod:`rankwise.distributed`) every process builds the same data and
+model and trains its share of each global batch; only rank 0 prepares and writes the
+run directory (config, logs, checkpoints, test results), and the other processes stop
+after training. GBDT and text runs train in one process and say so.
 """
 
 from __future__ import annotations
@@ -23,6 +28,13 @@ from rich.markup import escape
 from torch import nn
 
 from rankwise.data.ranking_data import RankingData
+from rankwise.distributed import (
+    DistributedSession,
+    broadcast_object,
+    is_main_process,
+    world_size,
+)
+from rankwise.errors import ConfigError, RankwiseError
 from rankwise.metrics.evaluation import evaluate_scores
 from rankwise.models import GBDT_MODELS
 from rankwise.models.ensemble import ScoreEnsemble
@@ -146,18 +158,52 @@ def run_experiment(
 ) -> RunSummary:
     """Train and evaluate what ``config`` describes (module docstring); ``stop_after``
     interrupts every member after that many epochs of this call (tests of resume)."""
-    console = console or Console()
     started = time.perf_counter()
-    run_dir = RunDirectory(config.run_dir)
-    resolved = config.model_dump(mode="json")
-    changes = run_dir.check_resume(resolved) if resume else {}
-    new = run_dir.prepare(resume=resume, overwrite=overwrite)
-    try:
-        return _run(config, run_dir, resume, changes, console, started, stop_after)
-    except BaseException:
-        if new:
-            run_dir.discard_if_unused()
-        raise
+    with DistributedSession(resolve_device(config.device)) as session:
+        main = is_main_process()
+        if world_size() > 1:
+            _check_distributable(config)
+        console = console or Console()
+        if not main:
+            console = Console(quiet=True)
+        run_dir = RunDirectory(config.run_dir)
+        changes: dict[str, Any] = {}
+        new = False
+        failure: str | None = None
+        if main:
+            try:
+                if resume:
+                    changes = run_dir.check_resume(config.model_dump(mode="json"))
+                new = run_dir.prepare(resume=resume, overwrite=overwrite)
+            except RankwiseError as exc:
+                failure = str(exc)
+                if world_size() == 1:
+                    raise
+        # the other processes learn whether rank 0 could prepare the run directory
+        failure = broadcast_object(failure)
+        if failure is not None:
+            raise ConfigError(failure)
+        try:
+            return _run(
+                config, run_dir, resume, changes, console, started, stop_after, session.device
+            )
+        except BaseException:
+            if new:
+                run_dir.discard_if_unused()
+            raise
+
+
+def _check_distributable(config: RunConfig) -> None:
+    """A config that cannot train on several processes fails on every one, at once."""
+    if config.model.name in GBDT_MODELS:
+        raise ConfigError(
+            f"model {config.model.name!r} is a GBDT: it trains in one process; run "
+            "`rankwise train` without torchrun"
+        )
+    if config.data.text is not None:
+        raise ConfigError(
+            "text rankers train in one process; run `rankwise train` without torchrun"
+        )
 
 
 def _run_text(
@@ -201,16 +247,18 @@ def _run(
     console: Console,
     started: float,
     stop_after: int | None,
+    device: torch.device,
 ) -> RunSummary:
-    if resume:
+    main = is_main_process()
+    if resume and main:
         run_dir.record_resume(changes)
         for key, (old, new) in changes.items():
             console.print(escape(f"resume: {key} changed from {old!r} to {new!r}"))
-    run_dir.write_config(dump_config(config))
+    if main:
+        run_dir.write_config(dump_config(config))
     if config.data.text is not None:
         return _run_text(config, run_dir, resume, console, started, stop_after)
     torch.manual_seed(config.seed)
-    device = resolve_device(config.device)
 
     data = build_data(config)
     transform = build_feature_transform(config)
@@ -227,6 +275,7 @@ def _run(
         f"[bold]{config.name}[/]: {config.model.name} on {data.source} — "
         f"{train.num_queries} train / {valid.num_queries if valid else 0} valid / "
         f"{test.num_queries if test else 0} test queries, {train.num_features} features, {device}"
+        + (f", {world_size()} processes" if world_size() > 1 else "")
     )
     static: dict[str, Any] = {
         "config": config.model_dump(mode="json"),
@@ -270,6 +319,9 @@ def _run(
                 summary.seconds = time.perf_counter() - started
                 return summary  # interrupted on purpose: no test evaluation yet
             trained.append((net, result))
+        if not main:  # rank 0 evaluates the test split and writes the results
+            summary.seconds = time.perf_counter() - started
+            return summary
         if members == 1:
             model, result = trained[0]
             summary.best_epoch, summary.best_valid = result.best_epoch, result.best_value

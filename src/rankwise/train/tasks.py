@@ -19,6 +19,12 @@ model is validated:
 
 ``forward`` runs under the trainer's autocast; ``loss`` gets float32 outputs, so losses
 and metrics are computed in full precision whatever the autocast.
+
+On several processes (``torchrun``) a task with ``gathers_across_ranks`` computes the
+training loss on the global batch (every process's lists or embeddings, the local ones
+keeping their gradient) and validates each process's share of the queries, the
+per-query values gathered so that each query counts once and every process gets the
+same values.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from torch import Tensor, nn
 from rankwise.data.dataset import RankingBatch
 from rankwise.data.interactions import InteractionBatch, Interactions
 from rankwise.data.labelled_items import ItemBatch, LabelledItems
+from rankwise.distributed import all_gather_objects, gather_embeddings, gather_lists, world_size
 from rankwise.metrics.accumulator import MetricAccumulator
 from rankwise.metrics.recommendation import full_ranking_metrics
 from rankwise.metrics.retrieval import retrieval_metrics
@@ -77,6 +84,8 @@ class ListRankingTask:
             ``"loss"``, the mean validation loss per list.
     """
 
+    gathers_across_ranks = True
+
     def __init__(self, loss: Callable[..., Tensor], metrics: Sequence[str] = ("ndcg@10",)):
         self.loss_fn = loss
         self.metrics = [parse_metric(m).key for m in metrics]
@@ -94,23 +103,39 @@ class ListRankingTask:
         return scores
 
     def loss(self, outputs: Tensor, batch: RankingBatch) -> Tensor:
+        """The training loss of the global batch (:func:`gather_lists`; this process's
+        batch when not distributed)."""
+        scores, mask, (labels,) = gather_lists(outputs.float(), batch.mask, batch.labels)
+        return self.loss_fn(scores, labels, mask=mask)
+
+    def local_loss(self, outputs: Tensor, batch: RankingBatch) -> Tensor:
+        """The loss of this process's batch (validation)."""
         return self.loss_fn(outputs.float(), batch.labels, mask=batch.mask)
 
     @torch.no_grad()
     def evaluate(
         self, model: nn.Module, data: Iterable[RankingBatch], run: Run
     ) -> dict[str, float]:
-        """Mean loss and metrics over every query of ``data`` (a loader of batches)."""
+        """Mean loss and metrics over every query of ``data`` (a loader of batches); on
+        several processes, over every process's ``data`` (each its share of the queries):
+        per-query values are gathered and each query counted once, so every process gets
+        the single-process values."""
         accumulator = MetricAccumulator(self.metrics)
         loss_sum, lists = 0.0, 0
         for cpu_batch in data:
             scores, batch = run(cpu_batch)
             scores = scores.float()
-            loss = self.loss(scores, batch)
+            loss = self.local_loss(scores, batch)
             loss_sum += float(loss) * batch.batch_size
             lists += batch.batch_size
             qids = np.asarray(batch.qids).tolist()
             accumulator.update(scores, batch.labels, mask=batch.mask, qids=qids)
+        if world_size() > 1:
+            parts = all_gather_objects((accumulator, loss_sum, lists))
+            accumulator = MetricAccumulator(self.metrics)
+            for part, _, _ in parts:
+                accumulator.merge(part)
+            loss_sum, lists = sum(p[1] for p in parts), sum(p[2] for p in parts)
         self.last_accumulator = accumulator
         return {"loss": loss_sum / max(lists, 1), **accumulator.compute()}
 
@@ -124,7 +149,12 @@ class TextRankingTask(ListRankingTask):
             ``teacher`` scores. The batch's per-list ``weights`` (a curriculum) are passed.
         metrics: validation metric strings, over each query's candidate list.
         lists: the training lists; each epoch draws its own (``set_epoch``).
+
+    Text rankers train in one process (their models score through ``score_batch``,
+    which DistributedDataParallel does not wrap).
     """
+
+    gathers_across_ranks = False
 
     def __init__(
         self,
@@ -145,6 +175,9 @@ class TextRankingTask(ListRankingTask):
     def forward(self, model: nn.Module, batch: TextListBatch) -> Tensor:  # type: ignore[override]
         scores: Tensor = model.score_batch(batch)  # type: ignore[operator]
         return scores
+
+    def local_loss(self, outputs: Tensor, batch: TextListBatch) -> Tensor:  # type: ignore[override]
+        return self.loss(outputs, batch)
 
     def loss(self, outputs: Tensor, batch: TextListBatch) -> Tensor:  # type: ignore[override]
         if self.distills:
@@ -167,7 +200,13 @@ class EmbeddingTask:
             loss or any callable).
         ks: cut-offs of the validation ``hits@k`` (the first is the default monitor).
         similarity: the closeness used to retrieve at validation.
+
+    On several processes the loss sees every process's embeddings as in-batch
+    negatives (:func:`~rankwise.distributed.gather_embeddings`, local gradient kept);
+    every process validates on all of ``data`` (retrieval within it needs every item).
     """
+
+    gathers_across_ranks = True
 
     def __init__(
         self,
@@ -191,7 +230,8 @@ class EmbeddingTask:
         return embeddings
 
     def loss(self, outputs: Tensor, batch: ItemBatch) -> Tensor:
-        return self.loss_fn(outputs.float(), batch.labels)
+        embeddings, labels = gather_embeddings(outputs.float(), batch.labels)
+        return self.loss_fn(embeddings, labels)
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, data: LabelledItems, run: Run) -> dict[str, float]:
@@ -217,7 +257,11 @@ class RecommendationTask:
         loss: ``loss(pos_scores [B], neg_scores [B, n]) -> scalar`` (a recommendation loss
             of :mod:`rankwise.losses`).
         k: cut-off of the validation recall and NDCG.
+
+    Trains in one process (its sampled negatives are not gathered across processes).
     """
+
+    gathers_across_ranks = False
 
     def __init__(self, loss: Callable[..., Tensor], *, k: int = 20) -> None:
         self.loss_fn = loss

@@ -13,6 +13,15 @@ gradient scaler, random-number states, the trained weights) and every callback's
 ``fit(resume_from=checkpoint)`` ends exactly where an uninterrupted run would. The
 trainer never reads configuration; :mod:`rankwise.train.build` turns a config into
 these objects.
+
+Data-parallel training: when a ``torch.distributed`` group with several processes
+exists (``torchrun``, :class:`~rankwise.distributed.DistributedSession`), the model is
+wrapped in ``DistributedDataParallel`` and the task computes its loss on the global
+batch (:func:`~rankwise.distributed.gather_lists`); the loss is multiplied by the number
+of processes before the backward pass so that DDP's gradient *average* is the gradient
+of the global batch's loss — a step on W processes with b lists each is the step one
+process takes on the W·b lists. The train loader's batch sampler is told the epoch
+(``set_epoch``) so every process draws the same global batches.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rankwise.distributed import world_size
 from rankwise.errors import CheckpointError
 from rankwise.train.callbacks import Callback
 from rankwise.train.checkpoint import Checkpoint, load_weights
@@ -115,6 +125,18 @@ class Trainer:
         self.model = model.to(self.device)
         self.eval_model: nn.Module = self.model  # the EMA callback replaces it
         self.task = task
+        self.world = world_size()
+        self.train_module: nn.Module = self.model  # DistributedDataParallel on W > 1
+        if self.world > 1:
+            if not getattr(task, "gathers_across_ranks", False):
+                raise TypeError(
+                    f"{type(task).__name__} cannot train on {self.world} processes: its "
+                    "loss does not gather the global batch; train it in one process"
+                )
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_module = DistributedDataParallel(self.model, device_ids=ids)
         self.optimizer = optimizer
         self.train_loader = train_loader
         self.valid = valid
@@ -163,15 +185,23 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
         self.task.start_epoch(self.model, epoch)
+        sampler = getattr(self.train_loader, "batch_sampler", None)
+        set_epoch = getattr(sampler, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)
         losses: list[float] = []
         lists = documents = 0
         started = time.perf_counter()
         for index, cpu_batch in enumerate(self.train_loader):
-            outputs, batch = self.run(cpu_batch)
+            outputs, batch = self.run(cpu_batch, self.train_module)
+            # On W processes the loss is the global batch's, the same on every process
+            # (so every guard decides alike); x W undoes DDP's gradient averaging.
             loss = self.task.loss(outputs, batch)
             value = float(loss.detach())
             for callback in self.callbacks:
                 callback.on_loss(self, cpu_batch, value, index)
+            if self.world > 1:
+                loss = loss * self.world
             self.optimizer.zero_grad(set_to_none=True)
             if self.scaler is not None:
                 self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
@@ -191,12 +221,21 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_batch_end(self, batch, value)
         seconds = max(time.perf_counter() - started, 1e-9)
-        return {
+        row = {
             "train_loss": float(np.mean(losses)) if losses else float("nan"),
             "seconds": seconds,
             "lists_per_s": lists / seconds,
             "docs_per_s": documents / seconds,
         }
+        if self.world > 1:  # every process's lists, and what the remainder policy dropped
+            from rankwise.distributed import all_gather_objects
+
+            counts = all_gather_objects((lists, documents))
+            row["processes"] = self.world
+            row["lists_per_s"] = sum(c[0] for c in counts) / seconds
+            row["docs_per_s"] = sum(c[1] for c in counts) / seconds
+            row["dropped_queries"] = int(getattr(sampler, "dropped_queries", 0))
+        return row
 
     def evaluate(self, data: Any) -> dict[str, float]:
         """The task's validation values of the evaluated model (EMA weights when set) on
