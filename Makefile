@@ -18,11 +18,11 @@ $(BIN)/python:
 
 # Stamp files re-run the install only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[gbdt,text]'
+	$(BIN)/python -m pip install --quiet -e '.[gbdt,text,export,serve]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,gbdt,text]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,gbdt,text,export,serve]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -45,7 +45,7 @@ docs: $(VENV)/.installed-dev
 test: lint typecheck pytest docs
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,gbdt,text]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,gbdt,text,export,serve]'
 	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
 
 bench: $(VENV)/.installed-bench

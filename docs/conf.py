@@ -48,6 +48,9 @@ nitpick_ignore_regex = [
     (r"py:.*", r".*\._[A-Za-z].*"),
     (r"py:.*", r"_[A-Za-z].*"),
     (r"py:.*", r"(functools|nn|F|nnf|importlib|difflib|re|csv|math)\b.*"),
+    # pydantic's constrained types, the web stack of rankwise.serving
+    (r"py:.*", r"(annotated_types|types|fastapi|starlette|uvicorn|asyncio)\b.*"),
+    (r"py:.*", r"(gt|ge|lt|le)=.*"),
     # type aliases (Literal unions and callables), shown by name in signatures
     (
         r"py:.*",

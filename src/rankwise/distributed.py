@@ -68,7 +68,7 @@ class DistributedSession:
     group is started from the environment: backend ``"nccl"`` when ``device`` is CUDA,
     else ``"gloo"``; on CUDA each process takes the GPU ``cuda:LOCAL_RANK``. On exit the
     group it started is destroyed. Outside torchrun it does nothing, and
-    :attr:`device` is ``device`` unchanged.
+    ``self.device`` is ``device`` unchanged.
 
     Args:
         device: where the model trains (``cpu`` or ``cuda``).

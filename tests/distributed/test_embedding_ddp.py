@@ -26,8 +26,7 @@ STEPS, BATCH = 5, 8
 def _batches() -> list[ItemBatch]:
     g = torch.Generator().manual_seed(0)
     return [
-        ItemBatch(torch.randn(BATCH, 6, generator=g), torch.arange(BATCH) % 4)
-        for _ in range(STEPS)
+        ItemBatch(torch.randn(BATCH, 6, generator=g), torch.arange(BATCH) % 4) for _ in range(STEPS)
     ]
 
 

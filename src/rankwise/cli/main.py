@@ -20,9 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
         data_cmd,
         demo,
         evaluate_cmd,
+        export_cmd,
         fuse_cmd,
         predict_cmd,
         report_cmd,
+        serve_cmd,
         text_cmd,
         train_cmd,
     )
@@ -34,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.register(commands)
     evaluate_cmd.register(commands)
     predict_cmd.register(commands)
+    export_cmd.register(commands)
+    serve_cmd.register(commands)
     compare_cmd.register(commands)
     fuse_cmd.register(commands)
     report_cmd.register(commands)

@@ -102,7 +102,7 @@ class DistributedLengthGroupedBatchSampler(Sampler[list[int]]):
 
     Remainder policy: a global batch with fewer queries than processes (only the last
     batch of a length group can be that small) is dropped for the epoch on every
-    process; :attr:`dropped_queries` counts its queries. Shorter global batches that
+    process; ``dropped_queries`` counts its queries. Shorter global batches that
     can be shared are shared, unevenly by at most one query.
 
     Example:

@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+import torch
+from torch import Tensor, nn
 
 from rankwise.data.ranking_data import RankingData
 from rankwise.errors import NotFittedError
@@ -83,6 +85,17 @@ class FeatureTransform:
     def params(self) -> dict[str, Any]:
         """Hyper-parameters (constructor arguments)."""
         return {}
+
+    def torch_module(self) -> nn.Module:
+        """The fitted transform as a module ``(features [B, L, F], mask [B, L]) ->
+        features``, float32 arithmetic as ``transform``'s, for exported models
+        (:mod:`rankwise.serving.export`) that take raw features."""
+        if not self.fitted:
+            raise NotFittedError(f"transform {self.name!r} must be fitted before export")
+        return self._module()
+
+    def _module(self) -> nn.Module:
+        raise NotImplementedError(f"transform {self.name!r} has no torch form")
 
     def _state(self) -> dict[str, Any]:
         """Fitted statistics as JSON-safe values."""
@@ -154,6 +167,10 @@ class Standardize(FeatureTransform):
         features /= self.std.astype(np.float32)
         return features
 
+    def _module(self) -> nn.Module:
+        assert self.mean is not None and self.std is not None
+        return _Affine(self.mean, self.std)
+
     def _state(self) -> dict[str, Any]:
         assert self.mean is not None and self.std is not None
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
@@ -177,6 +194,9 @@ class SignedLog1p(FeatureTransform):
         np.log1p(features, out=features)
         features *= sign
         return features
+
+    def _module(self) -> nn.Module:
+        return _SignedLog1p()
 
 
 class QueryMinMax(FeatureTransform):
@@ -203,6 +223,9 @@ class QueryMinMax(FeatureTransform):
         np.divide(features, span, out=features, where=span > 0)
         features[span <= 0] = 0.0
         return features
+
+    def _module(self) -> nn.Module:
+        return _QueryMinMax()
 
 
 class Clip(FeatureTransform):
@@ -254,6 +277,11 @@ class Clip(FeatureTransform):
             np.clip(features, self.lower, self.upper, out=features)
         return features
 
+    def _module(self) -> nn.Module:
+        if self.bounds is not None:
+            return _Clip(self.bounds[0], self.bounds[1])
+        return _Clip(self.lower, self.upper)
+
     def params(self) -> dict[str, Any]:
         return {
             "lower": self.lower,
@@ -298,3 +326,64 @@ class Compose(FeatureTransform):
 
     def params(self) -> dict[str, Any]:
         return {"transforms": [t.state_dict() for t in self.transforms]}
+
+    def _module(self) -> nn.Module:
+        return _Sequence([t.torch_module() for t in self.transforms])
+
+
+# ----------------------------------------------------------------- torch forms (export)
+class _Affine(nn.Module):
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self, mean: npt.ArrayLike, std: npt.ArrayLike) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean, dtype=np.float32)))
+        self.register_buffer("std", torch.as_tensor(np.asarray(std, dtype=np.float32)))
+
+    def forward(self, features: Tensor, mask: Tensor) -> Tensor:
+        return (features - self.mean) / self.std
+
+
+class _SignedLog1p(nn.Module):
+    def forward(self, features: Tensor, mask: Tensor) -> Tensor:
+        return torch.log1p(features.abs()) * torch.sign(features)
+
+
+class _QueryMinMax(nn.Module):
+    def forward(self, features: Tensor, mask: Tensor) -> Tensor:
+        real = mask.unsqueeze(-1)  # padding neither the minimum nor the maximum
+        inf = torch.tensor(float("inf"), dtype=features.dtype, device=features.device)
+        lo = torch.where(real, features, inf).amin(dim=1, keepdim=True)
+        hi = torch.where(real, features, -inf).amax(dim=1, keepdim=True)
+        span = hi - lo
+        shifted = features - lo
+        safe = torch.where(span > 0, span, torch.ones_like(span))
+        return torch.where(span > 0, shifted / safe, torch.zeros_like(shifted))
+
+
+class _Clip(nn.Module):
+    lower: Tensor
+    upper: Tensor
+
+    def __init__(self, lower: Any, upper: Any) -> None:
+        super().__init__()
+        inf = float("inf")
+        lo = np.full(1, -inf) if lower is None else np.asarray(lower)
+        hi = np.full(1, inf) if upper is None else np.asarray(upper)
+        self.register_buffer("lower", torch.as_tensor(lo.astype(np.float32)))
+        self.register_buffer("upper", torch.as_tensor(hi.astype(np.float32)))
+
+    def forward(self, features: Tensor, mask: Tensor) -> Tensor:
+        return torch.minimum(torch.maximum(features, self.lower), self.upper)
+
+
+class _Sequence(nn.Module):
+    def __init__(self, steps: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.steps = nn.ModuleList(steps)
+
+    def forward(self, features: Tensor, mask: Tensor) -> Tensor:
+        for step in self.steps:
+            features = step(features, mask)
+        return features

@@ -63,6 +63,11 @@ class RankingModel(nn.Module):
     def on_epoch_start(self, epoch: int) -> None:
         """Called by the trainer before each epoch (0-based); staged models use it."""
 
+    def freeze_for_export(self) -> None:
+        """Fix state the forward pass reads as a Python value (GrowNet's number of active
+        learners) so that the pass is one static graph for ONNX export; a no-op for
+        models without such state."""
+
 
 def build_model(config: dict[str, Any]) -> RankingModel:
     """A model from ``{"name", "num_features", "params"}`` (e.g. a checkpoint's config)."""

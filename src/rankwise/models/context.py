@@ -126,11 +126,10 @@ class ContextAwareRanker(RankingModel):
             h = h + self.position(torch.arange(length, device=h.device)).unsqueeze(0)
         # A list with no real item would make every attention row all -inf (NaN): let its
         # first position attend to itself; its outputs are zeroed below.
-        padding = ~mask
-        empty = ~mask.any(dim=1)
-        if bool(empty.any()):
-            padding = padding.clone()
-            padding[empty, 0] = False
+        # (Without a data-dependent branch, so the model exports to ONNX.)
+        empty = ~mask.any(dim=1, keepdim=True)
+        first = torch.arange(mask.shape[1], device=mask.device) == 0
+        padding = ~mask & ~(empty & first)
         h = self.encoder(h, src_key_padding_mask=padding)
         scores: Tensor = self.output_activation(self.head(self.final_norm(h)).squeeze(-1))
         return scores.masked_fill(~mask, 0.0)

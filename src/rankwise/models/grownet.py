@@ -86,6 +86,7 @@ class GrowNet(RankingModel):
         # Learners in use; a buffer so that checkpoints restore it.
         self.active: Tensor
         self.register_buffer("active", torch.tensor(num_stages, dtype=torch.long))
+        self._frozen_active: int | None = None  # set by freeze_for_export
 
     @property
     def epochs_for_all_stages(self) -> int:
@@ -101,6 +102,10 @@ class GrowNet(RankingModel):
             return stages, True
         return epoch // per + 1, epoch % per >= self.params["epochs_per_stage"]
 
+    def freeze_for_export(self) -> None:
+        """The number of active learners becomes a constant of the graph (export)."""
+        self._frozen_active = int(self.active)
+
     def on_epoch_start(self, epoch: int) -> None:
         """Activate and freeze learners as the stage schedule says for ``epoch`` (0-based)."""
         active, corrective = self.schedule(epoch)
@@ -114,7 +119,8 @@ class GrowNet(RankingModel):
         x = features[mask]
         total = x.new_zeros(x.shape[0])
         h: Tensor | None = None
-        for learner in self.learners[: int(self.active)]:
+        active = self._frozen_active if self._frozen_active is not None else int(self.active)
+        for learner in self.learners[:active]:
             f, h = learner(x if h is None else torch.cat([x, h], dim=1))
             total = total + f
         scores = features.new_zeros(mask.shape)
