@@ -51,6 +51,20 @@ def register(commands: Any) -> None:
         action="store_true",
         help="SVMlight: LightGBM's layout, lines without qid: and OUTPUT.query of group sizes",
     )
+    convert.add_argument(
+        "--shards",
+        type=int,
+        default=None,
+        metavar="K",
+        help="write OUTPUT as a directory of K query-aligned Parquet shards with a manifest, "
+        "for streaming training (rankwise.data.streaming)",
+    )
+    convert.add_argument(
+        "--queries-per-group",
+        type=int,
+        default=512,
+        help="--shards: whole queries per Parquet row group (default 512)",
+    )
     convert.set_defaults(handler=run_convert)
 
 
@@ -73,6 +87,19 @@ def run_convert(args: argparse.Namespace) -> int:
     """Run ``rankwise data convert``."""
     console = Console(stderr=True)
     data = data_from_args(args.input, args)
+    if args.shards is not None:
+        from rankwise.data.streaming import write_shards
+
+        manifest = write_shards(
+            data, args.output, shards=args.shards, queries_per_group=args.queries_per_group
+        )
+        console.print(
+            escape(
+                f"wrote {data.num_queries:,} queries, {data.num_documents:,} documents in "
+                f"{args.shards} shards to {args.output} ({manifest.name})"
+            )
+        )
+        return 0
     kind = args.to or detect_format(args.output, for_writing=True)
     options: dict[str, Any] = {}
     if kind == "parquet":

@@ -40,6 +40,12 @@ def write_parquet(
     like SVMlight indices), convenient for dataframe tools; ``layout="list"`` writes a
     single fixed-size list column ``features``, which is faster for wide data.
     """
+    pq.write_table(ranking_table(data, layout), path, compression=compression)
+
+
+def ranking_table(data: RankingData, layout: Literal["columns", "list"] = "columns") -> pa.Table:
+    """The Arrow table :func:`write_parquet` writes: ``qid``, ``label``, the features in
+    ``layout``, and ``docid``/``comment`` when the data have them."""
     if layout not in ("columns", "list"):
         raise ValueError(f"layout must be 'columns' or 'list', got {layout!r}")
     qids = np.repeat(data.qids, data.list_lengths())
@@ -56,7 +62,7 @@ def write_parquet(
         columns["docid"] = pa.array(data.docids.astype(str))
     if data.comments is not None:
         columns["comment"] = pa.array(data.comments.astype(str))
-    pq.write_table(pa.table(columns), path, compression=compression)
+    return pa.table(columns)
 
 
 def read_parquet(

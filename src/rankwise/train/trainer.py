@@ -185,7 +185,12 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
         self.task.start_epoch(self.model, epoch)
-        sampler = getattr(self.train_loader, "batch_sampler", None)
+        # a streamed loader (ShardStream) or a loader's batch sampler draws per epoch
+        sampler = (
+            self.train_loader
+            if hasattr(self.train_loader, "set_epoch")
+            else getattr(self.train_loader, "batch_sampler", None)
+        )
         set_epoch = getattr(sampler, "set_epoch", None)
         if callable(set_epoch):
             set_epoch(epoch)
