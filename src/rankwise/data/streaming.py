@@ -346,10 +346,14 @@ class ShardStream:
             batches = [
                 chosen[i : i + self.batch_size] for i in range(0, len(chosen), self.batch_size)
             ]
-            if len(batches[-1]) < self.batch_size and not (finished and not buffer):
-                buffer.extend(batches.pop())  # a partial batch waits for more queries
+            partial = batches.pop() if len(batches[-1]) < self.batch_size else None
+            if partial is not None and not (finished and not buffer):
+                buffer.extend(partial)  # a partial batch waits for more queries
+                partial = None
             if self.shuffle:
                 batches = [batches[i] for i in rng.permutation(len(batches))]
+            if partial is not None and self.world == 1:
+                batches.append(partial)  # the epoch's last, smaller batch (one process)
             for items in batches:
                 if done == steps:
                     return
