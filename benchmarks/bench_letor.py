@@ -8,10 +8,11 @@ test split by rankwise's metrics with the same conventions for every row: exp2 g
 ties broken by input order (``ties=stable``, as LightGBM and XGBoost do), and both
 conventions for lists without a relevant document (``empty=zero`` and ``empty=one``).
 
-Systems (``--system`` to choose): LightGBM lambdarank and XGBoost rank:pairwise
-(library defaults except up to 1,000 trees at learning rate 0.05 with early stopping
-on the validation fold), and the MLP and the context-aware ranker trained with
-NeuralNDCG, LambdaLoss (NDCG-Loss2++) and ListNet. Every run goes through
+Systems (``--system`` to choose): LightGBM lambdarank and rank_xendcg, XGBoost
+rank:pairwise and CatBoost YetiRank (library defaults except up to 1,000 trees at
+learning rate 0.05 with early stopping on the validation fold), and the MLP and the
+context-aware ranker trained with NeuralNDCG, LambdaLoss (NDCG-Loss2++) and ListNet.
+Every run goes through
 ``rankwise.train.run_experiment``, the code path of ``rankwise train``. The
 hyper-parameters below were chosen on mean validation NDCG@10 over the five folds
 (``--report-valid`` prints it); test folds were never used for a decision.
@@ -73,7 +74,9 @@ LOSSES = {
 NEURAL_DATA = {"transform": [{"name": "standardize"}], "batch_size": 8}
 GBDT = {
     "lightgbm-lambdarank": {"name": "lightgbm", "params": {"objective": "lambdarank"}},
+    "lightgbm-xendcg": {"name": "lightgbm", "params": {"objective": "rank_xendcg"}},
     "xgboost-pairwise": {"name": "xgboost", "params": {"objective": "rank:pairwise"}},
+    "catboost-yetirank": {"name": "catboost", "params": {"objective": "YetiRank"}},
 }
 # "-x5": a seed ensemble of five members (rankwise.models.ensemble)
 SYSTEMS = [

@@ -7,7 +7,13 @@ import pytest
 
 from rankwise.data import make_synthetic
 from rankwise.metrics.evaluation import evaluate_scores
-from rankwise.models import GBDT_MODELS, GBDTRanker, LightGBMRanker, XGBoostRanker
+from rankwise.models import (
+    GBDT_MODELS,
+    CatBoostRanker,
+    GBDTRanker,
+    LightGBMRanker,
+    XGBoostRanker,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +33,10 @@ def splits():
         (LightGBMRanker, "rank_xendcg"),
         (XGBoostRanker, "rank:ndcg"),
         (XGBoostRanker, "rank:pairwise"),
+        (CatBoostRanker, "YetiRank"),
+        (CatBoostRanker, "YetiRankPairwise"),
+        (CatBoostRanker, "QueryRMSE"),
+        (CatBoostRanker, "PairLogit"),
     ],
 )
 def test_gbdt_fits_predicts_and_round_trips(cls, objective, splits):
@@ -51,4 +61,12 @@ def test_gbdt_checks_objective_and_width(splits):
     model = XGBoostRanker(n_estimators=5).fit(train)
     with pytest.raises(ValueError, match="20"):
         model.predict(make_synthetic(5, 24, seed=0))
-    assert set(GBDT_MODELS) == {"lightgbm", "xgboost"}
+    assert set(GBDT_MODELS) == {"lightgbm", "xgboost", "catboost"}
+    with pytest.raises(ValueError, match="YetiRank"):
+        CatBoostRanker(objective="RMSE")
+
+
+def test_catboost_writes_no_files(splits, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    CatBoostRanker(n_estimators=5).fit(splits[0], splits[1])
+    assert list(tmp_path.iterdir()) == []  # no catboost_info/

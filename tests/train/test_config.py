@@ -138,3 +138,49 @@ def test_every_shipped_config_is_valid():
     assert configs, "configs/ holds example configs"
     for path in configs:
         load_config(path)
+
+
+def _bench_config(system: str, fold: int, root: str):
+    """``benchmarks/bench_letor.py``'s config of ``system`` (imported from the script)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_letor.py"
+    spec = importlib.util.spec_from_file_location("bench_letor", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.config_for(system, Path(root), fold, Path("runs"), 0, [])
+
+
+def test_the_shipped_mq2008_configs_are_the_benchmark_validated_systems():
+    """A user running configs/ trains exactly what the 5-fold benchmark validated."""
+    from pathlib import Path
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    pairs = {
+        "mq2008-context-listnet.yaml": "context-listnet",
+        "mq2008-context-neuralndcg.yaml": "context-neuralndcg",
+        "mq2008-lightgbm.yaml": "lightgbm-lambdarank",
+        "mq2008-catboost.yaml": "catboost-yetirank",
+    }
+    for name, system in pairs.items():
+        shipped = load_config(configs / name)
+        bench = _bench_config(system, 1, shipped.data.letor.root)
+        for part in ("model", "loss", "optimizer", "scheduler"):
+            ours, theirs = getattr(shipped, part), getattr(bench, part)
+            if part == "model" and shipped.model.name in ("lightgbm", "catboost"):
+                # the trees: same objective; the rest are the adapters' defaults
+                assert ours.name == theirs.name
+                assert ours.params["objective"] == theirs.params["objective"]
+                continue
+            assert ours == theirs, (name, part)
+        if shipped.model.name not in ("lightgbm", "catboost"):
+            assert shipped.data.batch_size == bench.data.batch_size, name
+            assert shipped.data.transform == bench.data.transform, name
+            t, b = shipped.training, bench.training
+            assert (t.epochs, t.grad_clip, t.early_stopping) == (
+                b.epochs,
+                b.grad_clip,
+                b.early_stopping,
+            ), name

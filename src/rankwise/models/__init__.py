@@ -6,13 +6,20 @@ from rankwise.models.base import MODELS, RankingModel, Scorer, build_model
 from rankwise.models.context import ContextAwareRanker
 from rankwise.models.ensemble import ScoreEnsemble
 from rankwise.models.factorization import MatrixFactorization, popularity_scores
-from rankwise.models.gbdt import GBDT_MODELS, GBDTRanker, LightGBMRanker, XGBoostRanker
+from rankwise.models.gbdt import (
+    GBDT_MODELS,
+    CatBoostRanker,
+    GBDTRanker,
+    LightGBMRanker,
+    XGBoostRanker,
+)
 from rankwise.models.grownet import GrowNet
 from rankwise.models.mlp import LinearScorer, MLPScorer
 
 __all__ = [
     "GBDT_MODELS",
     "MODELS",
+    "CatBoostRanker",
     "ContextAwareRanker",
     "GBDTRanker",
     "GrowNet",

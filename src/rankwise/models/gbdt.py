@@ -2,15 +2,19 @@
 
 - :class:`LightGBMRanker`: LightGBM with ``objective="lambdarank"`` (LambdaMART) or
   ``"rank_xendcg"``;
-- :class:`XGBoostRanker`: XGBoost with ``objective="rank:ndcg"`` or ``"rank:pairwise"``.
+- :class:`XGBoostRanker`: XGBoost with ``objective="rank:ndcg"`` or ``"rank:pairwise"``;
+- :class:`CatBoostRanker`: CatBoost with ``YetiRank`` (the strongest GBDT objective in
+  Lyzhin et al., "Which Tricks are Important for Learning to Rank?", ICML 2023),
+  ``YetiRankPairwise``, ``QueryRMSE`` or ``PairLogit``.
 
-Both train on :class:`~rankwise.data.RankingData` (queries as groups), stop early on
+All train on :class:`~rankwise.data.RankingData` (queries as groups), stop early on
 the validation data's NDCG@``eval_at`` as computed by the library itself, and predict
 one score per document; rankwise then evaluates those scores with its own metrics, so
 a comparison table uses identical conventions for trees and networks. Installed by the
 ``gbdt`` extra (``pip install rankwise[gbdt]``; the CPU build of XGBoost,
-``xgboost-cpu``). Defaults: up to 1,000 trees at learning rate 0.05, early stopping
-after 50 rounds without improvement, everything else the library's default.
+``xgboost-cpu``, and ``catboost``). Defaults: up to 1,000 trees at learning rate
+0.05, early stopping after 50 rounds without improvement, everything else the
+library's default.
 """
 
 from __future__ import annotations
@@ -336,3 +340,105 @@ class XGBoostRanker(GBDTRanker):
         booster = self._xgb().Booster()
         booster.load_model(bytearray(text.encode("utf-8")))
         self._booster = booster
+
+
+class CatBoostRanker(GBDTRanker):
+    """CatBoost with a ranking loss: ``YetiRank`` (default), ``YetiRankPairwise``,
+    ``QueryRMSE`` or ``PairLogit``; early stopping on CatBoost's NDCG@``eval_at`` with
+    exponential gain (``NDCG:top=k;type=Exp``, rankwise's default gain), the best
+    iteration's model kept. CatBoost writes no files (``allow_writing_files=False``)."""
+
+    name = "catboost"
+    objectives = ("YetiRank", "YetiRankPairwise", "QueryRMSE", "PairLogit")
+
+    def __init__(
+        self,
+        objective: str = "YetiRank",
+        n_estimators: int = 1000,
+        learning_rate: float = 0.05,
+        early_stopping_rounds: int | None = 50,
+        eval_at: int = 10,
+        seed: int = 0,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            objective, n_estimators, learning_rate, early_stopping_rounds, eval_at, seed, extra
+        )
+        self._model: Any = None
+
+    @staticmethod
+    def _cb() -> Any:
+        try:
+            import catboost
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                "CatBoost is not installed: pip install 'rankwise[gbdt]'"
+            ) from exc
+        return catboost
+
+    def _pool(self, data: RankingData) -> Any:
+        group = np.repeat(np.arange(data.num_queries), data.list_lengths())
+        return self._cb().Pool(
+            np.asarray(data.features), label=np.asarray(data.labels), group_id=group
+        )
+
+    def fit(
+        self,
+        train: RankingData,
+        valid: RankingData | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> CatBoostRanker:
+        cb = self._cb()
+        p = self.params
+        params: dict[str, Any] = {
+            "loss_function": p["objective"],
+            "iterations": p["n_estimators"],
+            "learning_rate": p["learning_rate"],
+            "eval_metric": f"NDCG:top={p['eval_at']};type=Exp",
+            "random_seed": p["seed"],
+            "thread_count": _threads(),
+            "allow_writing_files": False,
+            "verbose": False,
+            **p["extra"],
+        }
+        if valid is not None and p["early_stopping_rounds"]:
+            params.update(od_type="Iter", od_wait=p["early_stopping_rounds"])
+        self.num_features = train.num_features
+        self._model = cb.CatBoost(params)
+        self._model.fit(
+            self._pool(train),
+            eval_set=self._pool(valid) if valid is not None else None,
+            use_best_model=valid is not None,
+        )
+        self.best_iteration = int(self._model.tree_count_)
+        if log is not None:
+            log(f"{self.name}: {self.best_iteration} trees")
+        return self
+
+    def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
+        """One score per document of ``data`` (the best iteration's model)."""
+        if self._model is None:
+            raise RuntimeError("catboost: fit or load the model first")
+        self._check_features(data)
+        out = self._model.predict(self._pool(data), prediction_type="RawFormulaVal")
+        return np.asarray(out, dtype=np.float64)
+
+    def model_string(self) -> str:
+        """CatBoost's binary model, base64-encoded (its JSON form does not load back every
+        model)."""
+        import base64
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.cbm")
+            self._model.save_model(path, format="cbm")
+            with open(path, "rb") as f:
+                return base64.b64encode(f.read()).decode("ascii")
+
+    def load_model_string(self, text: str) -> None:
+        """Restore the model of :meth:`model_string`."""
+        import base64
+
+        model = self._cb().CatBoost()
+        model.load_model(blob=base64.b64decode(text.encode("ascii")))
+        self._model = model
