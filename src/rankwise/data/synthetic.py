@@ -51,6 +51,7 @@ def make_synthetic(
     noise: float = 0.35,
     difficulty_spread: float = 1.0,
     label_proportions: Sequence[float] = MSLR_LABEL_PROPORTIONS,
+    query_shift: float = 1.0,
 ) -> RankingData:
     """Generate MSLR-shaped ranking data (see the module docstring).
 
@@ -66,6 +67,11 @@ def make_synthetic(
         difficulty_spread: spread of per-query difficulty; larger gives more lists with
             no relevant document.
         label_proportions: target share of each label value 0..len-1 over all documents.
+        query_shift: scale of the per-query shift ``c_q`` of the latent vectors. The
+            larger it is, the less a document's own features say about its list-relative
+            relevance (``f_ctx(z)`` with ``z`` = what the features see minus ``c_q``),
+            and the more a model that sees the whole list (and can estimate ``c_q`` from
+            it) gains over a per-item scorer.
 
     Returns:
         :class:`RankingData` with qids ``1..num_queries`` and docids ``"Q<qid>-D<i>"``.
@@ -90,7 +96,7 @@ def make_synthetic(
     query_of_doc = np.repeat(np.arange(num_queries), lengths)
 
     z = rng.normal(size=(n, _LATENT))  # what relevance depends on (relative part)
-    shift = rng.normal(scale=1.0, size=(num_queries, _LATENT))  # per-query shift of z
+    shift = rng.normal(scale=query_shift, size=(num_queries, _LATENT))  # per-query shift of z
     observed = z + shift[query_of_doc]  # what the features see
     difficulty = rng.normal(scale=difficulty_spread, size=num_queries)
 
