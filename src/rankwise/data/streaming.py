@@ -148,6 +148,33 @@ def read_manifest(directory: PathLike) -> tuple[int, list[RowGroup]]:
     return int(content["num_features"]), groups
 
 
+def is_shard_directory(path: PathLike) -> bool:
+    """Whether ``path`` is a directory written by :func:`write_shards`."""
+    return (Path(path) / MANIFEST).is_file()
+
+
+def read_sample(directory: PathLike, queries: int) -> RankingData:
+    """The first row groups of a shard directory, in manifest order, until they hold at
+    least ``queries`` queries (all of them when there are fewer): what a run fits its
+    feature transform on when the training data stream."""
+    root = Path(directory)
+    _, groups = read_manifest(root)
+    items: list[QueryItem] = []
+    files: dict[str, pq.ParquetFile] = {}
+    for g in groups:
+        if len(items) >= queries:
+            break
+        files.setdefault(g.file, pq.ParquetFile(root / g.file))
+        items += _queries(files[g.file].read_row_group(g.index), f"{root / g.file}")
+    lengths = [i.labels.size for i in items]
+    return RankingData.from_documents(
+        np.concatenate([i.features for i in items]),
+        np.concatenate([i.labels for i in items]),
+        np.repeat(np.asarray([i.qid for i in items]), lengths),
+        source=f"{root} (first {len(items)} queries)",
+    )
+
+
 def _queries(table: pa.Table, where: str) -> list[QueryItem]:
     """The queries of one row group (rows of a query are contiguous, as written)."""
     column = table.column("features").combine_chunks()

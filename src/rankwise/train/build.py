@@ -21,10 +21,12 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from rankwise.data.dataset import RankingCollator, RankingDataset, make_loader
+from rankwise.data.formats import load
 from rankwise.data.letor import load_letor_fold
 from rankwise.data.ranking_data import RankingData
 from rankwise.data.samplers import DistributedLengthGroupedBatchSampler
 from rankwise.data.splits import Splits, load_splits, split_queries
+from rankwise.data.streaming import ShardStream, is_shard_directory, read_sample
 from rankwise.data.synthetic import make_synthetic
 from rankwise.data.transforms import FeatureTransform, build_transform
 from rankwise.distributed import in_process_group, is_main_process, world_size
@@ -175,7 +177,20 @@ def build_data(config: RunConfig) -> Data:
         fold = load_letor_fold(d.letor.root, d.letor.fold, **d.read_options)
         return Data(Splits(fold.train, fold.vali, fold.test), f"{d.letor.root} fold {d.letor.fold}")
     assert d.train is not None
+    if is_shard_directory(d.train):
+        # streamed: the train split here is a sample (the transform is fitted on it, the
+        # width read from it); the loader streams every shard (build_loaders)
+        sample = read_sample(d.train, d.stream_buffer)
+        width = {"num_features": sample.num_features}
+        parts = [load(p, **{**d.read_options, **width}) if p else None for p in (d.valid, d.test)]
+        return Data(Splits(sample, parts[0], parts[1]), f"{d.train} (streamed)")
     return Data(load_splits(d.train, d.valid, d.test, **d.read_options), d.train)
+
+
+def streams_training_data(config: RunConfig) -> bool:
+    """Whether the config's training data are a shard directory (streamed)."""
+    train = config.data.train
+    return train is not None and is_shard_directory(train)
 
 
 def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -193,16 +208,30 @@ def build_loaders(
     generator: torch.Generator,
     *,
     seed: int = 0,
-) -> tuple[DataLoader[Any], DataLoader[Any] | None]:
+    transform: FeatureTransform | None = None,
+) -> tuple[Any, DataLoader[Any] | None]:
     """The shuffled, seeded training loader and the validation loader (every document).
 
     Under ``torchrun`` (a process group, even of one process): ``data.batch_size`` lists
     per process from a :class:`~rankwise.data.samplers.DistributedLengthGroupedBatchSampler`
     reseeded by ``seed`` + epoch — so ``torchrun --nproc-per-node 1`` with 2b lists
     trains on the batches of 2 processes with b — and each process validates every W-th
-    query (the task gathers the per-query values)."""
+    query (the task gathers the per-query values). A shard directory as ``data.train``
+    streams (:class:`~rankwise.data.streaming.ShardStream`, each process its own row
+    groups) with the fitted ``transform`` applied per row group."""
     world, rank = world_size(), process_rank()
-    if in_process_group():
+    train_loader: Any
+    if streams_training_data(config):
+        assert config.data.train is not None
+        train_loader = ShardStream(
+            config.data.train,
+            config.data.batch_size,
+            buffer_queries=config.data.stream_buffer,
+            seed=seed,
+            max_list_length=config.data.max_list_length,
+            transform=transform,
+        )
+    elif in_process_group():
         sampler = DistributedLengthGroupedBatchSampler(
             train.list_lengths(), config.data.batch_size, world, rank, seed=seed
         )
@@ -211,7 +240,7 @@ def build_loaders(
             max_list_length=config.data.max_list_length,
             generator=torch.Generator().manual_seed(seed * 7919 + rank),
         )
-        train_loader: DataLoader[Any] = DataLoader(
+        train_loader = DataLoader(
             RankingDataset(train),
             batch_sampler=sampler,
             collate_fn=collate,
@@ -416,6 +445,7 @@ def build_trainer(
     static: Mapping[str, Any],
     console: Console,
     stop_after: int | None = None,
+    transform: FeatureTransform | None = None,
 ) -> Trainer:
     """The trainer of one neural ranker with the callbacks its config asks for, writing
     into ``run_dir``; ``static`` goes into every checkpoint (model-independent facts of the
@@ -423,7 +453,9 @@ def build_trainer(
     loss = build_loss(config)
     optimizer = build_optimizer(config, model)
     generator = torch.Generator().manual_seed(seed)
-    train_loader, valid_loader = build_loaders(config, train, valid, generator, seed=seed)
+    train_loader, valid_loader = build_loaders(
+        config, train, valid, generator, seed=seed, transform=transform
+    )
     callbacks = build_callbacks(
         config,
         optimizer,

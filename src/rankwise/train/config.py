@@ -95,6 +95,9 @@ class DataConfig(_Strict):
     eval_batch_size: int = Field(256, gt=0)
     max_list_length: int | None = Field(None, gt=0)
     num_workers: int = Field(0, ge=0)
+    # training data larger than memory: 'train' a shard directory (rankwise data convert
+    # --shards K) streams through a shuffle buffer of this many queries
+    stream_buffer: int = Field(4096, gt=0)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:

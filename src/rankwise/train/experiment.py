@@ -28,6 +28,7 @@ from rich.markup import escape
 from torch import nn
 
 from rankwise.data.ranking_data import RankingData
+from rankwise.data.transforms import FeatureTransform
 from rankwise.distributed import (
     DistributedSession,
     broadcast_object,
@@ -46,6 +47,7 @@ from rankwise.train.build import (
     build_trainer,
     monitor,
     resolve_device,
+    streams_training_data,
     validation_metrics,
 )
 from rankwise.train.checkpoint import Checkpoint
@@ -88,6 +90,7 @@ def _train_member(
     console: Console,
     resume: bool,
     stop_after: int | None,
+    transform: FeatureTransform | None = None,
 ) -> tuple[nn.Module, TrainResult]:
     """Build and train one neural ranker (one ensemble member) into ``run_dir``; the
     returned model has the best epoch's weights."""
@@ -104,6 +107,7 @@ def _train_member(
         static=static,
         console=console,
         stop_after=stop_after,
+        transform=transform if streams_training_data(config) else None,
     )
     can_resume = resume and run_dir.last_checkpoint.exists()
     result = trainer.fit(resume_from=run_dir.last_checkpoint if can_resume else None)
@@ -271,9 +275,15 @@ def _run(
     train = prepare(data.splits.train)
     assert train is not None
     valid, test = prepare(data.splits.valid), prepare(data.splits.test)
+    train_queries = train.num_queries
+    if streams_training_data(config):
+        from rankwise.data.streaming import read_manifest
+
+        assert config.data.train is not None
+        train_queries = sum(g.queries for g in read_manifest(config.data.train)[1])
     console.print(
         f"[bold]{config.name}[/]: {config.model.name} on {data.source} — "
-        f"{train.num_queries} train / {valid.num_queries if valid else 0} valid / "
+        f"{train_queries} train / {valid.num_queries if valid else 0} valid / "
         f"{test.num_queries if test else 0} test queries, {train.num_features} features, {device}"
         + (f", {world_size()} processes" if world_size() > 1 else "")
     )
@@ -312,6 +322,7 @@ def _run(
                 console,
                 resume,
                 stop_after,
+                transform,
             )
             if members > 1:
                 console.print(f"member {member + 1}/{members}: best epoch {result.best_epoch}")
