@@ -13,6 +13,7 @@ and the argument; plus numpy interoperability.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -77,9 +78,10 @@ def check_label_values(
     """
     if labels.numel() == 0:
         return
-    low, high = torch.aminmax(labels)
-    fine = bool(torch.isfinite(high) & torch.isfinite(low) & ((low >= 0) | (not graded)))
-    if fine:
+    # One reduction and one transfer of its two numbers; the tests on them are Python
+    # arithmetic (tensor ops on 0-d results cost more than the reduction itself).
+    low, high = torch.stack(torch.aminmax(labels)).tolist()
+    if math.isfinite(low) and math.isfinite(high) and (low >= 0 or not graded):
         return
     real = torch.ones_like(labels, dtype=torch.bool) if mask is None else mask
     if bool((torch.isnan(labels) & real).any()):

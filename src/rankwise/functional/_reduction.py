@@ -29,8 +29,9 @@ def reduce_lists(
     clean = values if zeroed else values.nan_to_num(nan=0.0)
     if reduction == "sum":
         return clean.sum()
-    count = qualifies.sum()
+    # an integer count: dividing a float by it gives the float's dtype
+    count = qualifies.sum().clamp_(min=1)
     # Zeroing by a multiplication (rather than indexing) keeps the graph connected when
     # no list qualifies: the result is then a finite 0 with a gradient of 0.
     total = clean.sum() if zeroed else (clean * qualifies.to(clean.dtype)).sum()
-    return total / count.clamp(min=1).to(clean.dtype)
+    return total / count

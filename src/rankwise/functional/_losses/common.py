@@ -106,7 +106,9 @@ class LossInputs:
         gives them exactly 0 and a log-softmax a finite value (see softmax_fill)."""
         if self.dense:
             return values
-        return torch.where(self.mask, values, -softmax_fill(values.dtype))
+        # masked_fill with the cached padding: several times faster than a where with a
+        # scalar on the CPU (the ListNet call is short enough for it to matter)
+        return values.masked_fill(self.padding, -softmax_fill(values.dtype))
 
 
 def prepare(

@@ -108,7 +108,8 @@ def softmax_loss(
         values = -(p * torch.log(probs + eps)).masked_fill(~x.mask, 0.0).sum(dim=1)
     else:
         values = softmax_cross_entropy(x, p)
-    return finish(values, signal & x.has_items, x, reduction)
+    qualifies = signal if signal is x.has_items else signal & x.has_items
+    return finish(values, qualifies, x, reduction)
 
 
 def poly1_softmax_loss(
