@@ -106,3 +106,33 @@ def test_softmax_cross_entropy_gradcheck_in_scores_and_target():
 
     args = (s.clone().requires_grad_(True), p.clone().requires_grad_(True))
     assert gradcheck(f, args)
+
+
+def _written_out_soft_rank(scores, mask, temperature):
+    """The smooth rank as its definition reads, differentiated by autograd."""
+    s = scores.masked_fill(~mask, 0.0)
+    pair = mask.unsqueeze(1) & mask.unsqueeze(2)
+    eye = torch.eye(s.shape[1], dtype=torch.bool).unsqueeze(0)
+    diff = s.unsqueeze(1) - s.unsqueeze(2)  # s_j - s_i
+    return (1.0 + (torch.sigmoid(diff / temperature) * (pair & ~eye)).sum(dim=2)) * mask
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("temperature", [0.1, 1.0, 3.0])
+def test_pairwise_soft_rank_with_its_own_backward_equals_autograd(dtype, temperature):
+    from rankwise.functional._soft_sorting import soft_rank
+
+    g = torch.Generator().manual_seed(int(temperature * 10))
+    scores = (torch.randn(6, 17, generator=g, dtype=dtype) * 3).requires_grad_(True)
+    mask = torch.rand(6, 17, generator=g) > 0.3
+    mask[0] = False  # a list without a real item
+    mask[1, 1:] = False  # one real item
+    weights = torch.randn(6, 17, generator=g, dtype=dtype)
+    ours = soft_rank(scores, mask, temperature=temperature)
+    theirs = _written_out_soft_rank(scores, mask, temperature)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(ours, theirs, rtol=tol, atol=tol * 17)
+    (g_ours,) = torch.autograd.grad((ours * weights).sum(), scores)
+    (g_theirs,) = torch.autograd.grad((theirs * weights).sum(), scores)
+    torch.testing.assert_close(g_ours, g_theirs, rtol=tol, atol=tol * 17 / temperature)
+    assert not g_ours[~mask].any()  # padding gets no gradient

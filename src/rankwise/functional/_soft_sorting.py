@@ -390,6 +390,36 @@ def sorting_network(
     return sorted_scores, p
 
 
+class _PairwiseSoftRank(torch.autograd.Function):
+    """:math:`\\hat r_i = 1 + \\sum_{j \ne i} m_i m_j \\sigma((s_j - s_i)/\tau)` with a
+    hand-written reverse pass.
+
+    The sum over real j is a matrix-vector product with the mask, and the diagonal term
+    (:math:`\\sigma(0) = 1/2`) is subtracted rather than masked. Because
+    :math:`\\sigma'` is even, :math:`W_{ij} = m_i m_j \\sigma'((s_j - s_i)/\tau)/\tau` is
+    symmetric and the gradient is :math:`(W g)_i - g_i (W 1)_i`: one batched product of
+    W with two vectors. Autograd would instead walk the subtraction, the division, the
+    sigmoid and the masked sum, each a pass over [B, L, L]."""
+
+    @staticmethod
+    def forward(ctx: Any, s: Tensor, m: Tensor, temperature: float) -> Tensor:
+        mf = m.to(s.dtype)
+        sig = (s.unsqueeze(1) - s.unsqueeze(2)).div_(temperature).sigmoid_()  # [b, i, j]
+        ranks = 1.0 + torch.bmm(sig, mf.unsqueeze(2)).squeeze(2) - 0.5 * mf
+        ctx.save_for_backward(sig, mf)
+        ctx.temperature = temperature
+        return ranks * mf
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None, None]:
+        sig, mf = ctx.saved_tensors
+        w = sig * (1.0 - sig)  # sigma' at every pair (the diagonal adds nothing below)
+        g = grad * mf
+        both = torch.bmm(w, torch.stack((g, mf), dim=2))  # [b, i, 2]: W (m g), W m
+        out = (both[..., 0] * mf - g * both[..., 1]) / ctx.temperature
+        return out, None, None
+
+
 def soft_rank(
     scores: Tensor,
     mask: Tensor | None = None,
@@ -411,16 +441,20 @@ def soft_rank(
     """
     m = _check(scores, mask, "soft_rank")
     s = scores.masked_fill(~m, 0.0)
-    if method in ("pairwise", "bound"):
+    ranks: Tensor
+    if method == "pairwise":
+        ranks = _PairwiseSoftRank.apply(s, m, temperature)  # type: ignore[no-untyped-call]
+    elif method == "bound":
         pair = m.unsqueeze(1) & m.unsqueeze(2)
         eye = torch.eye(s.shape[1], dtype=torch.bool, device=s.device).unsqueeze(0)
         diff = s.unsqueeze(1) - s.unsqueeze(2)  # [b, i, j]: s_j - s_i
-        step = torch.relu(diff + 1.0) if method == "bound" else torch.sigmoid(diff / temperature)
-        ranks = 1.0 + (step * (pair & ~eye)).sum(dim=2)
+        ranks = 1.0 + (torch.relu(diff + 1.0) * (pair & ~eye)).sum(dim=2)
     elif method == "neural_sort":
         p = _neural_sort(s, m, temperature)
         positions = torch.arange(1, s.shape[1] + 1, dtype=s.dtype, device=s.device)
         ranks = (p * positions.view(1, -1, 1)).sum(dim=1)
     else:
-        raise ValueError(f"soft_rank: method must be 'pairwise' or 'neural_sort', got {method!r}")
+        raise ValueError(
+            f"soft_rank: method must be 'pairwise', 'bound' or 'neural_sort', got {method!r}"
+        )
     return ranks * m
