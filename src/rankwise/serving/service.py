@@ -7,6 +7,8 @@ the library rankwise's configs already use; the API's JSON schema comes for free
 Endpoints:
 
 - ``POST /rank`` ``{"lists": [{"features": [[f1, ..., fF], ...], "id": "q1"}, ...]}``
+  (a text ranker's: ``{"lists": [{"query": "...", "passages": ["...", ...]}]}``, or one
+  list as ``{"query": ..., "passages": [...]}``)
   (or one list: ``{"features": [[...], ...]}``) returns ``{"model": ..., "results":
   [{"id": ..., "scores": [...], "order": [...]}, ...]}``: a score per item, in input
   order, and ``order``, the item indices best first (ties by input position). Scores
@@ -30,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,14 +170,19 @@ def rank_order(scores: npt.NDArray[np.float64]) -> list[int]:
 
 
 class _Batcher:
-    """Collects concurrent requests' lists and scores them in one model call."""
+    """Collects concurrent requests' lists and scores them in one call of ``predict``
+    (lists -> one score array per list), run in a worker thread."""
 
-    def __init__(self, predictor: Predictor, limits: ServiceLimits, metrics: ServiceMetrics):
-        self.predictor = predictor
+    def __init__(
+        self,
+        predict: Callable[[list[Any]], list[npt.NDArray[np.float64]]],
+        limits: ServiceLimits,
+        metrics: ServiceMetrics,
+    ):
+        self.predict = predict
         self.limits = limits
         self.metrics = metrics
-        self.queue: asyncio.Queue[tuple[list[npt.NDArray[np.float32]], asyncio.Future[Any]]]
-        self.queue = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[list[Any], asyncio.Future[Any]]] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -187,7 +194,7 @@ class _Batcher:
             with suppress(asyncio.CancelledError):
                 await self.task
 
-    async def score(self, lists: list[npt.NDArray[np.float32]]) -> list[npt.NDArray[np.float64]]:
+    async def score(self, lists: list[Any]) -> list[npt.NDArray[np.float64]]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         await self.queue.put((lists, future))
         result: list[npt.NDArray[np.float64]] = await future
@@ -211,7 +218,7 @@ class _Batcher:
                 size += len(item[0])
             lists = [x for request, _ in pending for x in request]
             try:
-                scores = await loop.run_in_executor(None, self._predict, lists)
+                scores = await loop.run_in_executor(None, self.predict, lists)
             except Exception as exc:  # every waiting request learns of it
                 for _, future in pending:
                     if not future.done():
@@ -224,16 +231,112 @@ class _Batcher:
                     future.set_result(scores[start : start + len(request)])
                 start += len(request)
 
-    def _predict(self, lists: list[npt.NDArray[np.float32]]) -> list[npt.NDArray[np.float64]]:
+
+def _feature_scorer(
+    predictor: Predictor,
+) -> Callable[[list[npt.NDArray[np.float32]]], list[npt.NDArray[np.float64]]]:
+    """Lists of feature rows -> scores, as ``rankwise predict`` computes them."""
+
+    def predict(lists: list[npt.NDArray[np.float32]]) -> list[npt.NDArray[np.float64]]:
         lengths = [x.shape[0] for x in lists]
         features = np.concatenate(lists).astype(np.float32, copy=False)
         qids = np.repeat(np.arange(len(lists)), lengths)
         data = RankingData.from_documents(
             features, np.zeros(features.shape[0], dtype=np.float32), qids, source="request"
         )
-        scores = self.predictor.predict(data, batch_size=max(len(lists), 1))
+        scores = predictor.predict(data, batch_size=max(len(lists), 1))
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         return [scores[offsets[i] : offsets[i + 1]] for i in range(len(lists))]
+
+    return predict
+
+
+class TextItems(BaseModel):
+    """One text list to rank: a query, its passages, optionally first-stage scores (a
+    list reranker's input; zeros when left out) and an id echoed back."""
+
+    query: str = Field(min_length=1)
+    passages: list[str] = Field(min_length=1)
+    first_stage: list[float] | None = None
+    id: str | None = None
+
+
+class TextRankRequest(BaseModel):
+    """Several text lists (``lists``) or one (``query`` with ``passages``)."""
+
+    lists: list[TextItems] | None = None
+    query: str | None = None
+    passages: list[str] | None = None
+    first_stage: list[float] | None = None
+    id: str | None = None
+
+
+def _text_scorer(model: Any) -> Callable[[list[TextItems]], list[npt.NDArray[np.float64]]]:
+    """Text lists -> scores of a text ranker, as ``rankwise text rerank`` computes them
+    (passage vectors encoded per request for the models that score from them)."""
+    import torch
+
+    from rankwise.text.embeddings import EmbeddingStore
+    from rankwise.text.lists import TextList, TextListCollator
+    from rankwise.text.models import needs_passage_vectors
+
+    def predict(lists: list[TextItems]) -> list[npt.NDArray[np.float64]]:
+        documents: dict[str, str] = {}
+        items = []
+        for i, item in enumerate(lists):
+            ids = [f"{i}:{j}" for j in range(len(item.passages))]
+            documents.update(zip(ids, item.passages, strict=True))
+            items.append(
+                TextList(str(i), item.query, ids, [0.0] * len(ids), first_stage=item.first_stage)
+            )
+        store = (
+            EmbeddingStore.build(model.encoder, documents) if needs_passage_vectors(model) else None
+        )
+        with torch.no_grad():
+            scores = model.score_batch(TextListCollator(documents, store)(items))
+        out = scores.float().cpu().numpy().astype(np.float64)
+        return [out[i, : len(item.passages)] for i, item in enumerate(lists)]
+
+    return predict
+
+
+def _check_text(request: TextRankRequest, limits: ServiceLimits) -> list[TextItems]:
+    if (request.lists is None) == (request.query is None):
+        raise RequestError(422, ["body"], "give either 'lists' or 'query' with 'passages'")
+    if request.lists is None:
+        if not request.passages:
+            raise RequestError(422, ["body", "passages"], "a query needs its passages")
+        lists = [
+            TextItems(
+                query=request.query or "",
+                passages=request.passages,
+                first_stage=request.first_stage,
+                id=request.id,
+            )
+        ]
+        prefix: list[str | int] = ["body"]
+    else:
+        lists, prefix = request.lists, ["body", "lists"]
+    if not lists or len(lists) > limits.max_lists:
+        raise RequestError(422, prefix, f"{len(lists)} lists; give 1 to {limits.max_lists}")
+    for i, item in enumerate(lists):
+        where = [*prefix, i] if request.lists is not None else prefix
+        if len(item.passages) > limits.max_list_length:
+            raise RequestError(
+                422,
+                [*where, "passages"],
+                f"{len(item.passages)} passages; at most {limits.max_list_length} per list",
+            )
+        if item.first_stage is not None:
+            if len(item.first_stage) != len(item.passages):
+                raise RequestError(
+                    422,
+                    [*where, "first_stage"],
+                    f"{len(item.first_stage)} first-stage scores for {len(item.passages)} passages",
+                )
+            if not all(math.isfinite(v) for v in item.first_stage):
+                raise RequestError(422, [*where, "first_stage"], "a score is NaN or infinite")
+    return lists
 
 
 def _check(request: RankRequest, width: int | None, limits: ServiceLimits) -> list[ItemList]:
@@ -279,25 +382,39 @@ def _check(request: RankRequest, width: int | None, limits: ServiceLimits) -> li
 
 
 def create_app(checkpoint: str | Path, limits: ServiceLimits | None = None) -> FastAPI:
-    """The service's ASGI app for ``checkpoint`` (a checkpoint file or run directory).
+    """The service's ASGI app for ``checkpoint`` (a checkpoint file or run directory):
+    feature-vector rankers (neural, ensemble, GBDT) take ``features``; text rankers
+    (``data.text`` runs) take ``query`` and ``passages``.
 
     Raises:
-        CheckpointError: the checkpoint is not a feature-vector ranker (text models are
-            not served yet).
+        CheckpointError: not a rankwise model checkpoint, or a neural one without its
+            feature width.
     """
+    from rankwise.train.checkpoint import Checkpoint
+
     limits = limits or ServiceLimits()
-    predictor = load_predictor(checkpoint)  # text checkpoints are refused here
-    transform = predictor.transform
-    width = transform.num_features if transform is not None else predictor.num_features
-    if width is None and predictor.kind == "neural":
-        raise CheckpointError(f"{checkpoint}: the checkpoint does not record its feature width")
-    name = predictor.run_name
+    text = Checkpoint.load(checkpoint).kind == "text"
+    width: int | None = None
+    if text:
+        from rankwise.train.predict import load_text_ranker
+
+        ranker = load_text_ranker(checkpoint)
+        scorer: Callable[[list[Any]], list[npt.NDArray[np.float64]]] = _text_scorer(ranker)
+        name, kind = Path(checkpoint).resolve().name, "text"
+    else:
+        predictor = load_predictor(checkpoint)
+        transform = predictor.transform
+        width = transform.num_features if transform is not None else predictor.num_features
+        if width is None and predictor.kind == "neural":
+            raise CheckpointError(f"{checkpoint}: the checkpoint does not record its feature width")
+        scorer = _feature_scorer(predictor)
+        name, kind = predictor.run_name, predictor.kind
     metrics = ServiceMetrics()
     state: dict[str, _Batcher] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        batcher = _Batcher(predictor, limits, metrics)
+        batcher = _Batcher(scorer, limits, metrics)
         batcher.start()
         state["batcher"] = batcher
         yield
@@ -337,25 +454,37 @@ def create_app(checkpoint: str | Path, limits: ServiceLimits | None = None) -> F
             status_code=exc.status,
         )
 
-    @app.post("/rank", response_model=RankResponse)
-    async def rank(body: RankRequest) -> RankResponse:
+    async def respond(lists: list[Any], payload: list[Any], items: int) -> RankResponse:
         started = time.perf_counter()
-        lists = _check(body, width, limits)
-        arrays = [np.asarray(item.features, dtype=np.float32) for item in lists]
-        scores = await state["batcher"].score(arrays)
+        scores = await state["batcher"].score(payload)
         results = [
             RankResult(id=item.id, scores=s.tolist(), order=rank_order(s))
             for item, s in zip(lists, scores, strict=True)
         ]
         metrics.requests[200] = metrics.requests.get(200, 0) + 1
-        metrics.lists += len(arrays)
-        metrics.documents += sum(a.shape[0] for a in arrays)
+        metrics.lists += len(payload)
+        metrics.documents += items
         metrics.latency.observe(time.perf_counter() - started)
         return RankResponse(model=name, results=results)
 
+    if text:
+
+        @app.post("/rank", response_model=RankResponse)
+        async def rank_text(body: TextRankRequest) -> RankResponse:
+            lists = _check_text(body, limits)
+            return await respond(lists, lists, sum(len(x.passages) for x in lists))
+
+    else:
+
+        @app.post("/rank", response_model=RankResponse)
+        async def rank(body: RankRequest) -> RankResponse:
+            lists = _check(body, width, limits)
+            arrays = [np.asarray(item.features, dtype=np.float32) for item in lists]
+            return await respond(lists, arrays, sum(a.shape[0] for a in arrays))
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": name, "kind": predictor.kind, "num_features": width}
+        return {"status": "ok", "model": name, "kind": kind, "num_features": width}
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def prometheus() -> str:
