@@ -23,7 +23,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ import torch
 import yaml
 from rich.console import Console
 
+from _machine import cpu_model
 from rankwise.data.ranking_data import RankingData
 from rankwise.serving.export import export_model, raw_feature_ranker
 from rankwise.train.config import load_config
@@ -45,17 +45,6 @@ from rankwise.train.experiment import run_experiment
 from rankwise.train.predict import load_predictor
 
 WIDTH, LENGTH = 136, 100
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown"
-    return next(
-        (x.split(":", 1)[1].strip() for x in out.splitlines() if x.startswith("Model name:")),
-        "unknown",
-    )
 
 
 def train(root: Path, name: str, model: dict) -> Path:

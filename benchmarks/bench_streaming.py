@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -30,18 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from _machine import cpu_model
+
 WIDTH = 136
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown"
-    return next(
-        (x.split(":", 1)[1].strip() for x in out.splitlines() if x.startswith("Model name:")),
-        "unknown",
-    )
 
 
 def chunks(queries: int, seed: int, start: int = 0) -> Iterator:

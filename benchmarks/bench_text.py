@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _machine import cpu_model
 from rankwise.losses import LOSSES
 from rankwise.text.baselines import compare_systems
 from rankwise.text.collection import load_collection
@@ -45,17 +44,6 @@ COLLECTIONS = {
     "vaswani": ("vaswani-npl", None),
     "dl19": ("trec-dl-2019-passage-bm25top100", "bm25"),
 }
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return platform.processor() or "unknown"
 
 
 def quality(name: str, data: Path, cache: Path) -> dict[str, float]:

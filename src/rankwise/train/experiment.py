@@ -69,6 +69,18 @@ class RunSummary:
     seconds: float = 0.0
     model: str = ""
 
+    def record(self, name: str) -> dict[str, Any]:
+        """What ``summary.json`` holds for the run ``name``."""
+        return {
+            "name": name,
+            "model": self.model,
+            "test": self.test,
+            "conventions": self.conventions,
+            "best_epoch": self.best_epoch,
+            "best_valid": self.best_valid,
+            "seconds": self.seconds,
+        }
+
 
 def _valid_value(config: RunConfig, valid: RankingData, scores: npt.ArrayLike) -> float:
     """The model-selection value (early stopping's metric, else the first) on ``valid``."""
@@ -229,17 +241,7 @@ def _run_text(
     summary.conventions = out.get("conventions", {})
     summary.seconds = time.perf_counter() - started
     if out["finished"]:
-        run_dir.write_summary(
-            {
-                "name": config.name,
-                "model": config.model.name,
-                "test": summary.test,
-                "conventions": summary.conventions,
-                "best_epoch": summary.best_epoch,
-                "best_valid": summary.best_valid,
-                "seconds": summary.seconds,
-            }
-        )
+        run_dir.write_summary(summary.record(config.name))
     return summary
 
 
@@ -365,15 +367,5 @@ def _run(
         summary.test = evaluation.means()
         summary.conventions = evaluation.conventions()
     summary.seconds = time.perf_counter() - started
-    run_dir.write_summary(
-        {
-            "name": config.name,
-            "model": config.model.name,
-            "test": summary.test,
-            "conventions": summary.conventions,
-            "best_epoch": summary.best_epoch,
-            "best_valid": summary.best_valid,
-            "seconds": summary.seconds,
-        }
-    )
+    run_dir.write_summary(summary.record(config.name))
     return summary
