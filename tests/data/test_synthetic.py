@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rankwise.data import make_synthetic
+from rankwise.data import make_synthetic, synthetic_teacher
 from rankwise.data.synthetic import MSLR_LABEL_PROPORTIONS
+from rankwise.metrics import evaluate_scores
 
 
 @pytest.fixture(scope="module")
@@ -48,19 +49,46 @@ def _list_centred(data, x):
     return x - (means / data.list_lengths()[:, None])[q]
 
 
+def _quadratic_of_principal_components(x: np.ndarray, k: int = 8) -> np.ndarray:
+    """The top-k principal components of x and all their pairwise products."""
+    _, _, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    p = x @ vt[:k].T
+    i, j = np.triu_indices(k)
+    return np.c_[p, p[:, i] * p[:, j]]
+
+
 def test_relevance_depends_on_the_list_context():
-    """Features compared with their list explain relevance that raw features cannot."""
+    """The list-relative part of relevance is (nearly) a quadratic function of the
+    list-centred features, and (nearly) unpredictable from the raw features alone."""
+    d = make_synthetic(800, seed=1)
+    teacher = synthetic_teacher(800, seed=1)
+    assert teacher.relative.shape == d.labels.shape
+    x = np.sign(d.features) * np.log1p(np.abs(d.features.astype(np.float64)))
+    x = (x - x.mean(0)) / (x.std(0) + 1e-12)
+    per_item = _r2(_quadratic_of_principal_components(x), teacher.relative)
+    from_list = _r2(_quadratic_of_principal_components(_list_centred(d, x)), teacher.relative)
+    assert per_item < 0.15
+    assert from_list > 0.6
+    # the list's own estimate of its shift recovers the relative part
+    assert np.corrcoef(teacher.relative, teacher.relative_from_list)[0, 1] > 0.95
 
-    def gain(strength: float) -> float:
-        d = make_synthetic(800, seed=1, context_strength=strength)
-        x = np.sign(d.features) * np.log1p(np.abs(d.features.astype(np.float64)))
-        y = d.labels.astype(np.float64)
-        return _r2(np.c_[x, _list_centred(d, x)], y) - _r2(x, y)
 
-    with_context, without_context = gain(1.0), gain(0.0)
-    assert with_context > 0.05
-    # Centring also removes query-level shifts, so it helps a little without the effect.
-    assert with_context > without_context + 0.05
+def test_teacher_scores_rank_the_lists():
+    """The noiseless teacher ranks well; without its context term it does not."""
+    d = make_synthetic(400, seed=2)
+    teacher = synthetic_teacher(400, seed=2)
+    full = evaluate_scores(d, teacher.score(), ["ndcg@10"]).means()["ndcg@10"]
+    no_context = evaluate_scores(d, teacher.score(context=False), ["ndcg@10"]).means()["ndcg@10"]
+    from_list = evaluate_scores(d, teacher.score(from_list=True), ["ndcg@10"]).means()["ndcg@10"]
+    assert full > 0.7
+    assert no_context < full - 0.2
+    assert from_list > full - 0.05
+    # no context effect: the labels follow the absolute part only
+    flat = make_synthetic(400, seed=2, context_strength=0.0)
+    flat_teacher = synthetic_teacher(400, seed=2, context_strength=0.0)
+    np.testing.assert_allclose(flat_teacher.score(), flat_teacher.score(context=False))
+    score = flat_teacher.score(context=False)
+    assert evaluate_scores(flat, score, ["ndcg@10"]).means()["ndcg@10"] > 0.7
 
 
 def test_feature_families_and_bad_arguments():
@@ -72,3 +100,5 @@ def test_feature_families_and_bad_arguments():
         make_synthetic(5, num_features=3)
     with pytest.raises(ValueError, match="num_queries"):
         make_synthetic(0)
+    with pytest.raises(ValueError, match="context_dims"):
+        make_synthetic(5, context_dims=9)

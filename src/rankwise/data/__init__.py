@@ -27,7 +27,7 @@ from rankwise.data.samplers import ClassBalancedBatchSampler, LengthGroupedBatch
 from rankwise.data.splits import Splits, load_splits, split_queries
 from rankwise.data.stats import data_statistics
 from rankwise.data.svmlight import parse_svmlight, read_svmlight, write_svmlight
-from rankwise.data.synthetic import make_synthetic
+from rankwise.data.synthetic import SyntheticTeacher, make_synthetic, synthetic_teacher
 from rankwise.data.transforms import (
     Clip,
     Compose,
@@ -60,6 +60,7 @@ __all__ = [
     "SignedLog1p",
     "Splits",
     "Standardize",
+    "SyntheticTeacher",
     "build_transform",
     "class_balanced_loader",
     "data_statistics",
@@ -79,6 +80,7 @@ __all__ = [
     "save",
     "save_cache",
     "split_queries",
+    "synthetic_teacher",
     "transform_from_state",
     "write_parquet",
     "write_svmlight",

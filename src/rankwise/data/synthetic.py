@@ -18,16 +18,28 @@ label is a quantised "teacher" score
 
     s = f_abs(z + c_q) + context_strength * f_ctx(z) + d_q + noise,
 
-with ``f_abs`` and ``f_ctx`` random non-linear functions (small tanh networks) and
-``d_q`` the query's difficulty. The ``f_ctx`` part depends on how a document compares
-with the rest of its list (``z`` is ``z + c_q`` minus the list's shift), so a model that
-sees the whole list (e.g. the context-aware self-attention ranker) can recover it and a
-per-item scorer cannot; ``context_strength=0`` removes the effect.
+with ``f_abs`` a random non-linear function (a small tanh network), ``d_q`` the
+query's difficulty and ``f_ctx(z) = -(z_1² + ... + z_k²)`` (``k = context_dims``,
+standardised): on ``k`` latent directions, documents typical of their list (near its
+centre ``c_q``) are more relevant, as a price near the typical price of the results
+can be. Within a list ``f_ctx`` is not a monotone function of what the features see,
+and ``c_q`` varies between queries (scale ``query_shift``) more than documents vary
+within one, so a per-item scorer cannot rank by it; a model that sees the whole list
+(e.g. the context-aware self-attention ranker) can estimate ``c_q`` from it.
+``context_strength=0`` removes the effect. :func:`synthetic_teacher` returns the
+teacher's parts for measuring what the data allow.
+
+Why this form: an earlier teacher used a random tanh network for ``f_ctx`` too. It was
+nearly monotone in each latent direction, so ranking a list by ``f_ctx(z + c_q)`` —
+no context needed — recovered most of it, and LightGBM matched the context-aware ranker
+on that data (the ``rankwise demo`` of 2026-12-01, recorded in ``README.md``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +63,9 @@ def make_synthetic(
     noise: float = 0.35,
     difficulty_spread: float = 1.0,
     label_proportions: Sequence[float] = MSLR_LABEL_PROPORTIONS,
-    query_shift: float = 1.0,
+    query_shift: float = 2.0,
+    context_dims: int = 2,
+    feature_noise: float = 0.5,
 ) -> RankingData:
     """Generate MSLR-shaped ranking data (see the module docstring).
 
@@ -72,16 +86,100 @@ def make_synthetic(
             relevance (``f_ctx(z)`` with ``z`` = what the features see minus ``c_q``),
             and the more a model that sees the whole list (and can estimate ``c_q`` from
             it) gains over a per-item scorer.
+        context_dims: how many latent directions (1..8) the list-relative part
+            ``f_ctx`` depends on.
+        feature_noise: standard deviation of the noise each feature adds to its
+            projection of the latent vector (how hard the latent is to recover).
 
     Returns:
         :class:`RankingData` with qids ``1..num_queries`` and docids ``"Q<qid>-D<i>"``.
+
+    Example:
+        >>> data = make_synthetic(20, seed=3)
+        >>> data.num_queries, data.num_features
+        (20, 136)
     """
+    return _generate(
+        num_queries,
+        num_features,
+        seed=seed,
+        mean_list_length=mean_list_length,
+        list_length_spread=list_length_spread,
+        max_list_length=max_list_length,
+        context_strength=context_strength,
+        noise=noise,
+        difficulty_spread=difficulty_spread,
+        label_proportions=label_proportions,
+        query_shift=query_shift,
+        context_dims=context_dims,
+        feature_noise=feature_noise,
+    )[0]
+
+
+@dataclass(frozen=True)
+class SyntheticTeacher:
+    """The parts of the teacher score of :func:`make_synthetic`'s data, one value per
+    document in the data's order (module docstring): ``absolute`` (``f_abs``),
+    ``relative`` (``f_ctx(z)``, standardised, before ``context_strength``),
+    ``difficulty`` (``d_q``), and ``relative_from_list``: ``f_ctx`` computed with the
+    list's own estimate of ``c_q`` (the mean of the observed latent vectors of the
+    list), i.e. what a model seeing the whole list, and the latent vectors, could
+    know."""
+
+    absolute: npt.NDArray[np.float64]
+    relative: npt.NDArray[np.float64]
+    difficulty: npt.NDArray[np.float64]
+    relative_from_list: npt.NDArray[np.float64]
+    context_strength: float
+
+    def score(self, *, context: bool = True, from_list: bool = False) -> npt.NDArray[np.float64]:
+        """The noiseless teacher score; ``context=False`` drops ``f_ctx``;
+        ``from_list=True`` uses ``relative_from_list`` for it."""
+        out = self.absolute + self.difficulty
+        if context:
+            relative = self.relative_from_list if from_list else self.relative
+            out = out + self.context_strength * relative
+        return out
+
+
+def synthetic_teacher(
+    num_queries: int = 1000, num_features: int = 136, **options: Any
+) -> SyntheticTeacher:
+    """The teacher of ``make_synthetic(num_queries, num_features, **options)``
+    (:class:`SyntheticTeacher`), for measuring what the data allow.
+
+    Example:
+        >>> t = synthetic_teacher(20, seed=3)
+        >>> t.score().shape == make_synthetic(20, seed=3).labels.shape
+        True
+    """
+    return _generate(num_queries, num_features, **options)[1]
+
+
+def _generate(
+    num_queries: int,
+    num_features: int,
+    *,
+    seed: int = 0,
+    mean_list_length: float = 60.0,
+    list_length_spread: float = 0.7,
+    max_list_length: int = 500,
+    context_strength: float = 1.0,
+    noise: float = 0.35,
+    difficulty_spread: float = 1.0,
+    label_proportions: Sequence[float] = MSLR_LABEL_PROPORTIONS,
+    query_shift: float = 2.0,
+    context_dims: int = 2,
+    feature_noise: float = 0.5,
+) -> tuple[RankingData, SyntheticTeacher]:
     if num_queries < 1:
         raise ValueError(f"num_queries must be >= 1, got {num_queries}")
     if num_features < 8:
         raise ValueError(f"num_features must be >= 8, got {num_features}")
     if mean_list_length < 1 or max_list_length < 1:
         raise ValueError("mean_list_length and max_list_length must be >= 1")
+    if not 1 <= context_dims <= _LATENT:
+        raise ValueError(f"context_dims must be in 1..{_LATENT}, got {context_dims}")
     proportions = np.asarray(label_proportions, dtype=np.float64)
     if proportions.ndim != 1 or proportions.size < 2 or (proportions < 0).any():
         raise ValueError("label_proportions must be >= 2 non-negative numbers")
@@ -101,9 +199,9 @@ def make_synthetic(
     difficulty = rng.normal(scale=difficulty_spread, size=num_queries)
 
     f_abs = _random_net(rng, hidden=16)
-    f_ctx = _random_net(rng, hidden=16)
     absolute = _standardize(f_abs(observed))
-    relative = _standardize(f_ctx(z))
+    relative_raw = -(z[:, :context_dims] ** 2).sum(axis=1)
+    relative = _standardize(relative_raw)
     score = (
         absolute
         + context_strength * relative
@@ -113,7 +211,7 @@ def make_synthetic(
     cuts = np.quantile(score, np.cumsum(proportions)[:-1])
     labels = np.searchsorted(cuts, score, side="right").astype(np.float32)
 
-    features = _features(rng, observed, shift[query_of_doc], num_features)
+    features = _features(rng, observed, shift[query_of_doc], num_features, feature_noise)
     offsets = np.zeros(num_queries + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     qids = np.arange(1, num_queries + 1, dtype=np.int64)
@@ -121,7 +219,21 @@ def make_synthetic(
     docids = np.char.add(
         np.char.add("Q", qids[query_of_doc].astype(str)), np.char.add("-D", position.astype(str))
     )
-    return RankingData(
+    # the list's own estimate of c_q: the mean observed latent vector of the list
+    sums = np.zeros((num_queries, _LATENT))
+    np.add.at(sums, query_of_doc, observed)
+    estimate = (sums / lengths[:, None])[query_of_doc]
+    from_list = -((observed - estimate)[:, :context_dims] ** 2).sum(axis=1)
+    teacher = SyntheticTeacher(
+        absolute=absolute,
+        relative=relative,
+        difficulty=difficulty[query_of_doc],
+        # the same standardisation as ``relative``, so the two are comparable
+        relative_from_list=(from_list - relative_raw.mean())
+        / max(float(relative_raw.std()), 1e-12),
+        context_strength=context_strength,
+    )
+    data = RankingData(
         features=features,
         labels=labels,
         query_offsets=offsets,
@@ -129,6 +241,7 @@ def make_synthetic(
         docids=docids.astype(np.str_),
         report=LoadReport(sources=[f"synthetic(seed={seed})"]),
     )
+    return data, teacher
 
 
 def _random_net(rng: np.random.Generator, hidden: int) -> _TanhNet:
@@ -163,6 +276,7 @@ def _features(
     observed: npt.NDArray[np.float64],
     query_shift: npt.NDArray[np.float64],
     width: int,
+    feature_noise: float,
 ) -> npt.NDArray[np.float32]:
     """Observed features in MSLR-like families (proportions of a 136-wide layout)."""
     n = observed.shape[0]
@@ -171,7 +285,7 @@ def _features(
 
     def projection(k: int, scale: float = 0.6) -> npt.NDArray[np.float64]:
         mix = rng.normal(scale=scale, size=(_LATENT, k))
-        out: npt.NDArray[np.float64] = observed @ mix + rng.normal(scale=0.5, size=(n, k))
+        out: npt.NDArray[np.float64] = observed @ mix + rng.normal(scale=feature_noise, size=(n, k))
         return out
 
     blocks.append(np.floor(np.exp(projection(sizes["counts"]) * 0.8 + 1.0)))  # heavy-tailed ints

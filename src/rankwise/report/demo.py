@@ -84,8 +84,9 @@ def demo_configs(args: DemoOptions, runs_dir: Path) -> list[RunConfig]:
             "synthetic": {"num_queries": queries, "seed": args.seed},
             # log1p first: the heavy-tailed count and large-scale features (MSLR-like)
             # otherwise dominate the standardized inputs of the networks (measured on
-            # this data: the context-aware ranker 0.8207 -> 0.8322 NDCG@10; LightGBM
-            # 0.8273 -> 0.8285, monotone transforms only shift its histogram bins)
+            # the earlier version of this data: the context-aware ranker 0.8207 ->
+            # 0.8322 NDCG@10; LightGBM 0.8273 -> 0.8285, monotone transforms only shift
+            # its histogram bins)
             "transform": [{"name": "signed_log1p"}, {"name": "standardize"}],
             "batch_size": 32,
             "max_list_length": 120,
