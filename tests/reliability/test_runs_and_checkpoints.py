@@ -97,6 +97,38 @@ def test_resume_accepts_and_records_a_longer_run(tmp_path, capsys):
     assert [h["epoch"] for h in history] == [1, 2, 3, 4]
 
 
+class _Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs (not an Exception: no handler catches it)."""
+
+
+def test_a_run_killed_between_its_log_row_and_its_checkpoint_resumes_with_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    config = validate_config(_config(tmp_path, training__epochs=4))
+    run = tmp_path / "runs" / "r"
+    real_save = Checkpoint.save
+    saves = {"last": 0}
+
+    def save(self, path):
+        if Path(path).name == "last.pt":
+            saves["last"] += 1
+            if saves["last"] == 3:  # epoch 3's row is written, its checkpoint is not
+                raise _Killed
+        return real_save(self, path)
+
+    monkeypatch.setattr(Checkpoint, "save", save)
+    with pytest.raises(_Killed):
+        run_experiment(config)
+    monkeypatch.undo()
+    logged = [
+        json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert logged == [1, 2, 3]
+    run_experiment(config, resume=True)
+    rows = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in rows] == [1, 2, 3, 4]  # each epoch once
+
+
 def test_resume_onto_data_of_another_width_names_the_shapes(tmp_path: Path):
     data = tmp_path / "train.txt"
     write_svmlight(make_synthetic(30, num_features=8, seed=0), data)

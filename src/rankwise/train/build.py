@@ -390,8 +390,11 @@ def build_callbacks(
     if es is not None and has_valid:
         callbacks.append(EarlyStopping(es.patience))
     if main:
-        callbacks.append(Checkpointing(run_dir.path, {**static, "seed": seed}, kind=kind))
+        # the epoch's row is logged before its checkpoint: last.pt is the commit point
+        # of an epoch, so a run killed in between resumes from the previous checkpoint
+        # and the resume drops the extra row (a row never goes missing)
         callbacks.append(FileLogger(run_dir.path))
+        callbacks.append(Checkpointing(run_dir.path, {**static, "seed": seed}, kind=kind))
         if t.tensorboard:
             callbacks.append(TensorBoardLogger(run_dir.path))
         callbacks.append(ConsoleProgress(console, bars=t.progress))

@@ -255,9 +255,10 @@ class Checkpointing(Callback):
 
     def on_epoch_end(self, trainer: Trainer, row: dict[str, Any]) -> None:
         checkpoint = self._checkpoint(trainer)
-        checkpoint.save(self.last)
+        # best before last: last.pt commits the epoch (a kill in between redoes it)
         if row.get("best"):
             checkpoint.save(self.best)
+        checkpoint.save(self.last)
 
     def restore_best(self, trainer: Trainer) -> None:
         if self.best.exists():
