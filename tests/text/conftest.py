@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
+from rich.console import Console
 
 from rankwise.runs.trec import TrecRun
 from rankwise.text.collection import TextCollection
+from rankwise.train.config import load_config
+from rankwise.train.experiment import run_experiment
 
 WORDS = [
     "the",
@@ -124,3 +128,35 @@ def run_of(rows: dict[str, list[tuple[str, float]]], tag: str = "r") -> TrecRun:
             s.append(score)
             r.append(rank)
     return TrecRun(np.array(q), np.array(d), np.array(s, dtype=float), np.array(r), tag)
+
+
+@pytest.fixture(scope="session")
+def text_checkpoints(data_dir, tiny_model_dir, tmp_path_factory) -> dict[str, Path]:
+    """Run directories of a bi-encoder, a cross-encoder and a list reranker on the tiny
+    BERT, trained one epoch on Cranfield (the serving and export tests load them)."""
+    root = tmp_path_factory.mktemp("text-runs")
+    out = {}
+    for name, params in {
+        "bi_encoder": {},
+        "cross_encoder": {"pooling": "mean"},
+        "list_reranker": {"d_model": 16, "num_heads": 2},
+    }.items():
+        config = {
+            "name": name,
+            "output_dir": str(root / "runs"),
+            "data": {
+                "text": {"collection": str(data_dir / "cranfield"), "depth": 8, "list_size": 4},
+                "batch_size": 16,
+                "eval_batch_size": 16,
+            },
+            "model": {"name": name, "params": {**params, "path": str(tiny_model_dir)}},
+            "loss": {"name": "softmax"},
+            "optimizer": {"name": "adamw", "params": {"lr": 1e-3}},
+            "training": {"epochs": 1, "progress": False, "early_stopping": None},
+            "metrics": ["ndcg@10"],
+        }
+        path = root / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        run_experiment(load_config(path), console=Console(quiet=True))
+        out[name] = root / "runs" / name
+    return out

@@ -7,45 +7,12 @@ import json
 
 import numpy as np
 import pytest
-import yaml
-from rich.console import Console
 
 from rankwise.serving.service import ServiceLimits
 from rankwise.text.collection import load_collection
 from rankwise.text.rerank import rerank
-from rankwise.train.config import load_config
-from rankwise.train.experiment import run_experiment
 from rankwise.train.predict import load_text_ranker
 from tests.serving.test_service import _Server
-
-
-@pytest.fixture(scope="module")
-def text_checkpoints(data_dir, tiny_model_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("text-serving")
-    out = {}
-    for name, params in {
-        "cross_encoder": {"pooling": "mean"},
-        "list_reranker": {"d_model": 16, "num_heads": 2},
-    }.items():
-        config = {
-            "name": name,
-            "output_dir": str(root / "runs"),
-            "data": {
-                "text": {"collection": str(data_dir / "cranfield"), "depth": 8, "list_size": 4},
-                "batch_size": 16,
-                "eval_batch_size": 16,
-            },
-            "model": {"name": name, "params": {**params, "path": str(tiny_model_dir)}},
-            "loss": {"name": "softmax"},
-            "optimizer": {"name": "adamw", "params": {"lr": 1e-3}},
-            "training": {"epochs": 1, "progress": False, "early_stopping": None},
-            "metrics": ["ndcg@10"],
-        }
-        path = root / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(config))
-        run_experiment(load_config(path), console=Console(quiet=True))
-        out[name] = root / "runs" / name
-    return out
 
 
 @pytest.mark.parametrize("kind", ["cross_encoder", "list_reranker"])

@@ -2,10 +2,13 @@
 
     rankwise export runs/mq2008/ -o model.onnx            # ONNX (from the suffix)
     rankwise export runs/mq2008/ -o model.pt --format torchscript
+    rankwise export runs/cranfield-ce/ -o ce.onnx         # a text ranker
 
-The exported model takes raw features (``features`` float32 [batch, list, F], ``mask``
-bool [batch, list]) and returns ``scores`` [batch, list]: the run's feature transform is
-part of the graph. See :mod:`rankwise.serving.export`.
+A feature ranker's exported model takes raw features (``features`` float32 [batch, list,
+F], ``mask`` bool [batch, list]) and returns ``scores`` [batch, list]: the run's feature
+transform is part of the graph (:mod:`rankwise.serving.export`). A text ranker's takes
+the tokenizer's tensors; its tokenizer (``ce.tokenizer/``) and a description of inputs
+and outputs (``ce.json``) are written beside it (:mod:`rankwise.serving.text_export`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ def register(commands: Any) -> None:
     """Add the ``export`` command to the CLI."""
     p = commands.add_parser(
         "export",
-        help="export a trained neural ranker to ONNX or TorchScript",
+        help="export a trained neural or text ranker to ONNX or TorchScript",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -2,6 +2,7 @@
 reranking service (``rankwise serve``).
 
 - :mod:`~rankwise.serving.export`: :func:`export_model`, :class:`RawFeatureRanker`;
+- :mod:`~rankwise.serving.text_export`: text rankers with their tokenizer;
 - :mod:`~rankwise.serving.service`: the HTTP API (:func:`create_app`).
 """
 

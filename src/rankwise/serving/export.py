@@ -12,7 +12,8 @@ The checkpoint's fitted feature transform (standardize, signed log1p, query min-
 clip, or a sequence of them) runs inside the graph, so a server scores raw features
 exactly as ``rankwise predict`` does. Linear, MLP, context-aware, GrowNet rankers and
 seed ensembles export; GBDT checkpoints do not (LightGBM and XGBoost have their own
-model files), nor text rankers (their tokenizer is not a tensor graph).
+model files). Text rankers export through :mod:`rankwise.serving.text_export` (token
+tensors in; the tokenizer is written beside the graph).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from torch.jit._trace import TracerWarning
 
 from rankwise.errors import CheckpointError
 from rankwise.models.base import RankingModel
+from rankwise.train.checkpoint import Checkpoint
 from rankwise.train.predict import load_predictor
 
 Format = Literal["onnx", "torchscript"]
@@ -91,8 +93,14 @@ def export_model(
 
     ``format="onnx"``: an ONNX model with dynamic batch and list axes (opset ``opset``),
     checked by ``onnx.checker``; ``"torchscript"``: a scripted-by-tracing module for
-    ``torch.jit.load``. Returns the written path.
+    ``torch.jit.load``. A text checkpoint goes to
+    :func:`~rankwise.serving.text_export.export_text_ranker`. Returns the written path.
     """
+    if Checkpoint.load(checkpoint).kind == "text":
+        from rankwise.serving.text_export import export_text_ranker
+        from rankwise.train.predict import load_text_ranker
+
+        return export_text_ranker(load_text_ranker(checkpoint), output, format=format, opset=opset)
     ranker = raw_feature_ranker(checkpoint)
     target = Path(output)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -347,10 +347,18 @@ class ListReranker(TextRanker):
             q = self.encoder(batch.queries)
         finally:
             self.encoder.max_length = limit
-        d = batch.doc_vectors.to(q.dtype)
-        mask = batch.mask
+        return self.score_vectors(q, batch.doc_vectors, batch.first_stage, batch.mask)
+
+    def score_vectors(
+        self, q: Tensor, doc_vectors: Tensor, first_stage: Tensor | None, mask: Tensor
+    ) -> Tensor:
+        """Scores ``[B, L]`` (0 at padding) from query vectors ``q`` [B, D], cached
+        passage vectors [B, L, D], first-stage scores [B, L] (None: all equal) and the
+        mask [B, L] (the exported graph of :mod:`rankwise.serving.text_export` calls
+        this too)."""
+        d = doc_vectors.to(q.dtype)
         cos = torch.einsum("bd,bld->bl", q, d)
-        first = batch.first_stage if batch.first_stage is not None else torch.zeros_like(cos)
+        first = first_stage if first_stage is not None else torch.zeros_like(cos)
         first = first.to(q.dtype).masked_fill(~mask, 0.0)
         count = mask.sum(1, keepdim=True).clamp_min(1)
         mean = first.sum(1, keepdim=True) / count
