@@ -56,12 +56,12 @@ WORDS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
+def build_tiny_bert(folder: Path, *, dropout: float = 0.1) -> Path:
+    """A tiny randomly initialised BERT (seed 0) and its WordPiece tokenizer over
+    ``WORDS``, saved to ``folder``."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
     ids = {token: i for i, token in enumerate(vocab)}
     core = Tokenizer(models.WordPiece(ids, unk_token="[UNK]"))
@@ -89,10 +89,17 @@ def tiny_model_dir(tmp_path_factory) -> Path:
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=128,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ metrics.
 Under ``torchrun`` (:mod:`rankwise.distributed`) every process builds the same data and
 model and trains its share of each global batch; only rank 0 prepares and writes the
 run directory (config, logs, checkpoints, test results), and the other processes stop
-after training. GBDT and text runs train in one process and say so.
+after training. GBDT runs train in one process and say so.
 """
 
 from __future__ import annotations
@@ -216,10 +216,6 @@ def _check_distributable(config: RunConfig) -> None:
             f"model {config.model.name!r} is a GBDT: it trains in one process; run "
             "`rankwise train` without torchrun"
         )
-    if config.data.text is not None:
-        raise ConfigError(
-            "text rankers train in one process; run `rankwise train` without torchrun"
-        )
 
 
 def _run_text(
@@ -240,7 +236,7 @@ def _run_text(
     summary.test = out.get("test", {})
     summary.conventions = out.get("conventions", {})
     summary.seconds = time.perf_counter() - started
-    if out["finished"]:
+    if out["finished"] and is_main_process():
         run_dir.write_summary(summary.record(config.name))
     return summary
 

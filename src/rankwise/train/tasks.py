@@ -11,7 +11,7 @@ model is validated:
   (``model(features) -> embeddings``), any embedding loss, validated by
   :func:`~rankwise.metrics.retrieval_metrics`;
 - :class:`TextRankingTask`: text rankers on :class:`~rankwise.text.lists.TextListBatch`
-  (``model.score_batch(batch) -> scores``), any list or distillation loss, per-list
+  (``model(batch) -> scores``, i.e. ``score_batch``), any list or distillation loss, per-list
   curriculum weights, validated like list rankers on each query's candidates;
 - :class:`RecommendationTask`: user-item scorers on
   :class:`~rankwise.data.interactions.InteractionBatch` (``model(users, items) -> scores``),
@@ -150,11 +150,16 @@ class TextRankingTask(ListRankingTask):
         metrics: validation metric strings, over each query's candidate list.
         lists: the training lists; each epoch draws its own (``set_epoch``).
 
-    Text rankers train in one process (their models score through ``score_batch``,
-    which DistributedDataParallel does not wrap).
+    The model is called as ``model(batch)`` (a text ranker's ``forward`` is its
+    ``score_batch``), so that DistributedDataParallel's wrapper runs; on several
+    processes the loss is that of the global batch (scores, labels, list weights and
+    teacher scores gathered by :func:`gather_lists`).
     """
 
-    gathers_across_ranks = False
+    gathers_across_ranks = True
+    # a Hugging Face encoder's pooler (and any head the ranker's pooling bypasses) gets
+    # no gradient: DistributedDataParallel must look for such parameters every step
+    unused_parameters = True
 
     def __init__(
         self,
@@ -173,23 +178,38 @@ class TextRankingTask(ListRankingTask):
             self.lists.set_epoch(epoch)
 
     def forward(self, model: nn.Module, batch: TextListBatch) -> Tensor:  # type: ignore[override]
-        scores: Tensor = model.score_batch(batch)  # type: ignore[operator]
+        scores: Tensor = model(batch)
         return scores
 
     def local_loss(self, outputs: Tensor, batch: TextListBatch) -> Tensor:  # type: ignore[override]
-        return self.loss(outputs, batch)
+        """The loss of this process's lists (validation)."""
+        return self._loss(
+            outputs.float(), batch.mask, batch.labels, batch.weights, batch.teacher
+        )
 
     def loss(self, outputs: Tensor, batch: TextListBatch) -> Tensor:  # type: ignore[override]
+        """The training loss of the global batch (this process's when not distributed)."""
+        scores, mask, (labels, weights, teacher) = gather_lists(
+            outputs.float(), batch.mask, batch.labels, batch.weights, batch.teacher
+        )
+        assert labels is not None
+        return self._loss(scores, mask, labels, weights, teacher)
+
+    def _loss(
+        self,
+        scores: Tensor,
+        mask: Tensor,
+        labels: Tensor,
+        weights: Tensor | None,
+        teacher: Tensor | None,
+    ) -> Tensor:
         if self.distills:
-            if batch.teacher is None:
+            if teacher is None:
                 if not torch.is_grad_enabled():  # validation lists carry no teacher
-                    return outputs.new_tensor(float("nan"))
+                    return scores.new_tensor(float("nan"))
                 raise ValueError("a distillation loss needs teacher scores in the batch")
-            teacher = batch.teacher
-            return self.loss_fn(
-                outputs.float(), batch.labels, batch.mask, batch.weights, teacher_scores=teacher
-            )
-        return self.loss_fn(outputs.float(), batch.labels, batch.mask, batch.weights)
+            return self.loss_fn(scores, labels, mask, weights, teacher_scores=teacher)
+        return self.loss_fn(scores, labels, mask, weights)
 
 
 class EmbeddingTask:

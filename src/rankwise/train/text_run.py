@@ -9,6 +9,14 @@ fold's candidate lists, and the best epoch's model reranks the test fold's candi
 The run directory receives, besides the usual files, ``test-run.trec`` (the reranked
 test queries) and ``test-first-stage.trec``; ``test-metrics.json`` is computed from the
 run with trec_eval's conventions for judged documents outside the candidates.
+
+Under ``torchrun`` (N processes) every process draws the same training lists, takes its
+share of each global batch of ``batch_size * N`` lists
+(:class:`~rankwise.data.samplers.DistributedLengthGroupedBatchSampler`, the same
+sampler a single process uses with N = 1) and the loss is the global batch's; the
+validation lists are shared out and their per-query values gathered; rank 0 alone
+builds the cached passage vectors (the others wait, then open them), writes the run
+directory and reranks the test queries.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ import torch
 from rich.console import Console
 from torch.utils.data import DataLoader
 
+from rankwise.data.samplers import DistributedLengthGroupedBatchSampler
+from rankwise.distributed import broadcast_object, is_main_process, world_size
+from rankwise.distributed import rank as process_rank
 from rankwise.metrics.spec import parse_metrics
 from rankwise.runs.evaluation import evaluate_run
 from rankwise.runs.trec import TrecRun, write_trec_run
@@ -122,14 +133,23 @@ def run_text_experiment(
     torch.manual_seed(config.seed)
     model = build_text_model({"name": config.model.name, "params": dict(config.model.params)})
     store = None
+    main = is_main_process()
     if needs_passage_vectors(model):
         cache = Path(spec.cache) if spec.cache else run_dir.path / "passage-vectors"
         base: Any = build_text_model(
             {"name": config.model.name, "params": dict(config.model.params)}
         )
-        store = EmbeddingStore.cached(
-            base.encoder, collection.documents, cache, progress=config.training.progress
-        )
+        for builder in (True, False):
+            # rank 0 builds (or finds) the store; the others wait for it, then open it
+            if builder == main:
+                store = EmbeddingStore.cached(
+                    base.encoder,
+                    collection.documents,
+                    cache,
+                    progress=config.training.progress and main,
+                )
+            if world_size() > 1 and builder:
+                broadcast_object(None)
         del base
     collate = TextListCollator(collection.documents, store)
     cands = {k: candidate_lists([runs[k]], qids, depth=spec.depth) for k, qids in splits.items()}
@@ -150,21 +170,23 @@ def run_text_experiment(
     )
     if lists.skipped:
         console.print(f"{len(lists.skipped)} training queries without a relevant passage left out")
+    world, rank = world_size(), process_rank()
     generator = torch.Generator().manual_seed(config.seed)
-    train_loader = DataLoader(
-        lists,
-        batch_size=config.data.batch_size,
-        shuffle=True,
-        collate_fn=collate,
-        generator=generator,
+    # every list has list_size candidates (fewer only where a query has fewer): the
+    # length grouping is moot, the sampler gives each process its share of the
+    # global batch and reseeds per epoch
+    sampler = DistributedLengthGroupedBatchSampler(
+        [spec.list_size] * len(lists), config.data.batch_size, world, rank, seed=config.seed
     )
+    train_loader = DataLoader(lists, batch_sampler=sampler, collate_fn=collate)
     valid = collection.subset(valid_q)
     valid_lists = rerank_lists(
         valid.queries, cands["valid"], valid.qrels, first_stage_scores(runs["valid"])
     )
     valid_items = [i for i in valid_lists if i.docids]
     valid_loader: DataLoader[Any] = DataLoader(
-        valid_items,  # type: ignore[arg-type]  # a list is a map-style dataset
+        # each process validates its share; the task gathers the per-query values
+        valid_items[rank::world],  # type: ignore[arg-type]  # a list is a map-style dataset
         batch_size=config.data.eval_batch_size,
         collate_fn=collate,
     )
@@ -204,7 +226,7 @@ def run_text_experiment(
         "best_valid": result.best_value,
         "finished": result.finished,
     }
-    if not result.finished:
+    if not result.finished or not main:
         return out
     trainer.load_best()
     best: TextRanker = trainer.eval_model  # type: ignore[assignment]

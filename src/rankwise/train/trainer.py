@@ -136,7 +136,12 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.train_module = DistributedDataParallel(self.model, device_ids=ids)
+            # a model whose forward leaves some parameters out (a transformer's own
+            # pooler under a text ranker's pooling) says so through its task
+            unused = bool(getattr(task, "unused_parameters", False))
+            self.train_module = DistributedDataParallel(
+                self.model, device_ids=ids, find_unused_parameters=unused
+            )
         self.optimizer = optimizer
         self.train_loader = train_loader
         self.valid = valid
