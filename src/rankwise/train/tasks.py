@@ -183,9 +183,7 @@ class TextRankingTask(ListRankingTask):
 
     def local_loss(self, outputs: Tensor, batch: TextListBatch) -> Tensor:  # type: ignore[override]
         """The loss of this process's lists (validation)."""
-        return self._loss(
-            outputs.float(), batch.mask, batch.labels, batch.weights, batch.teacher
-        )
+        return self._loss(outputs.float(), batch.mask, batch.labels, batch.weights, batch.teacher)
 
     def loss(self, outputs: Tensor, batch: TextListBatch) -> Tensor:  # type: ignore[override]
         """The training loss of the global batch (this process's when not distributed)."""
