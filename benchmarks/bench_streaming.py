@@ -13,6 +13,10 @@
 3. On a subset that fits in memory (``--subset`` queries): one epoch in memory
    (``make_loader`` over a ``RankingData``) and one from shards of the same queries, each
    in a fresh process; the throughput ratio.
+4. The same two data sets as binary caches (``save_cache``; written from the shards
+   read whole, in the generating process), streamed with ``ShardStream`` (blocks of
+   whole queries by positioned reads, every checksum verified when the stream opens):
+   the same epoch, documents/s and peak resident memory.
 """
 
 from __future__ import annotations
@@ -64,13 +68,42 @@ def generate(directory: Path, gigabytes: float) -> dict:
     return {"queries": queries, "bytes": size, "seconds": time.perf_counter() - started}
 
 
+def read_shards_whole(source: Path):
+    """Every query of a shard directory, in memory."""
+    import pyarrow.parquet as pq
+
+    from rankwise.data.ranking_data import RankingData
+
+    parts = []
+    for path in sorted(source.glob("part-*.parquet")):
+        table = pq.read_table(path)
+        features = table.column("features").combine_chunks().values.to_numpy()
+        parts.append(
+            RankingData.from_documents(
+                features.reshape(-1, WIDTH),
+                table.column("label").to_numpy(),
+                table.column("qid").to_numpy(zero_copy_only=False),
+            )
+        )
+    return RankingData.concat(parts)
+
+
+def as_cache(shards: Path, cache: Path) -> None:
+    """Write the shards as a binary cache, in a child process: a process's peak resident
+    memory (``ru_maxrss``) carries over into the processes it starts, so this one must
+    never hold the data whole."""
+    if not (cache / "meta.json").exists():
+        subprocess.run(
+            [sys.executable, __file__, "--make-cache", str(shards), str(cache)], check=True
+        )
+
+
 def train(source: str, mode: str) -> dict:
     """One epoch in this process; ``mode`` is ``stream`` (source: a shard directory) or
     ``memory`` (source: a shard directory read whole first)."""
     import torch
 
     from rankwise.data.dataset import make_loader
-    from rankwise.data.ranking_data import RankingData
     from rankwise.data.streaming import ShardStream
     from rankwise.losses import SoftmaxLoss
     from rankwise.models import MLPScorer
@@ -78,23 +111,10 @@ def train(source: str, mode: str) -> dict:
     from rankwise.train.trainer import Trainer
 
     torch.manual_seed(0)
-    if mode == "stream":
+    if mode == "stream":  # a shard directory or a binary cache
         loader = ShardStream(source, 64, buffer_queries=4096)
     else:
-        import pyarrow.parquet as pq
-
-        parts = []
-        for path in sorted(Path(source).glob("part-*.parquet")):
-            table = pq.read_table(path)
-            features = table.column("features").combine_chunks().values.to_numpy()
-            parts.append(
-                RankingData.from_documents(
-                    features.reshape(-1, WIDTH),
-                    table.column("label").to_numpy(),
-                    table.column("qid").to_numpy(zero_copy_only=False),
-                )
-            )
-        loader = make_loader(RankingData.concat(parts), 64, shuffle=True)
+        loader = make_loader(read_shards_whole(Path(source)), 64, shuffle=True)
     model = MLPScorer(WIDTH, hidden=[128, 64])
     trainer = Trainer(
         model,
@@ -132,7 +152,13 @@ def main() -> None:
     )
     parser.add_argument("--train", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="stream", help=argparse.SUPPRESS)
+    parser.add_argument("--make-cache", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make_cache:
+        from rankwise.data.cache import save_cache
+
+        save_cache(read_shards_whole(Path(args.make_cache[0])), args.make_cache[1])
+        return
     if args.train:
         print(json.dumps(train(args.train, args.mode)))
         return
@@ -159,6 +185,12 @@ def main() -> None:
     streamed = in_fresh_process(big, "stream")
     memory = in_fresh_process(small, "memory")
     subset_stream = in_fresh_process(small, "stream")
+    big_cache, small_cache = work / "big.rwcache", work / "subset.rwcache"
+    as_cache(big, big_cache)
+    as_cache(small, small_cache)
+    cache_size = sum(p.stat().st_size for p in big_cache.glob("*.npy"))
+    cache_streamed = in_fresh_process(big_cache, "stream")
+    subset_cache_stream = in_fresh_process(small_cache, "stream")
     import torch
 
     print(
@@ -171,15 +203,25 @@ def main() -> None:
         f"{streamed['docs_per_s']:,.0f} | {streamed['seconds']:.0f} | "
         f"{streamed['peak_rss_mb']:,.0f} |"
     )
-    for name, r in (("in memory", memory), ("stream", subset_stream)):
+    print(
+        f"| {cache_size / 1e9:.2f} GB binary cache, the same queries | cache stream | "
+        f"{cache_streamed['docs_per_s']:,.0f} | {cache_streamed['seconds']:.0f} | "
+        f"{cache_streamed['peak_rss_mb']:,.0f} |"
+    )
+    for name, r in (
+        ("in memory", memory),
+        ("stream", subset_stream),
+        ("cache stream", subset_cache_stream),
+    ):
         print(
             f"| {args.subset:,} queries (fits in memory) | {name} | {r['docs_per_s']:,.0f} | "
             f"{r['seconds']:.0f} | {r['peak_rss_mb']:,.0f} |"
         )
-    print(
-        f"in-memory / stream throughput on the subset: "
-        f"{memory['docs_per_s'] / subset_stream['docs_per_s']:.2f}x"
-    )
+    for name, r in (("stream", subset_stream), ("cache stream", subset_cache_stream)):
+        print(
+            f"in-memory / {name} throughput on the subset: "
+            f"{memory['docs_per_s'] / r['docs_per_s']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

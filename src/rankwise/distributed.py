@@ -191,6 +191,24 @@ def all_gather_with_grad(x: Tensor) -> Tensor:
     return torch.cat(parts, dim=0)
 
 
+def gather_rows(x: Tensor) -> tuple[Tensor, list[int]]:
+    """Concatenate ``x`` [n, ...] from every process along dim 0, in rank order, where
+    ``n`` may differ between processes (the trailing dimensions may not); also returns
+    every process's ``n``. The local rows keep their gradient, as in
+    :func:`all_gather_with_grad`."""
+    if world_size() == 1:
+        return x, [x.shape[0]]
+    rows = all_gather_objects(int(x.shape[0]))
+    most = max(rows)
+    padded = x.new_zeros((most, *x.shape[1:]))
+    padded[: x.shape[0]] = x.detach()
+    parts = [torch.empty_like(padded) for _ in range(world_size())]
+    dist.all_gather(parts, padded.contiguous())
+    pieces = [part[:n] for part, n in zip(parts, rows, strict=True)]
+    pieces[dist.get_rank()] = x
+    return torch.cat(pieces, dim=0), rows
+
+
 def gather_embeddings(embeddings: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     """The global batch: embeddings with the local gradient kept, and labels."""
     return all_gather_with_grad(embeddings), all_gather_with_grad(labels)

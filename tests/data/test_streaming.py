@@ -1,4 +1,4 @@
-"""Query-aligned Parquet shards and the stream that trains from them."""
+"""Query-aligned Parquet shards, binary caches, and the stream that trains from them."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from rankwise.data import make_synthetic
+from rankwise.data import make_synthetic, save_cache, streaming
 from rankwise.data.dataset import RankingCollator, RankingDataset
 from rankwise.data.parquet import read_parquet
-from rankwise.data.streaming import ShardStream, read_manifest, write_shards
+from rankwise.data.streaming import ShardStream, read_manifest, read_sample, write_shards
 from rankwise.data.transforms import Standardize
 from rankwise.errors import DataFormatError
 from rankwise.losses import SoftmaxLoss
@@ -121,7 +121,7 @@ def test_a_fitted_transform_is_applied_per_row_group(shards, data):
 
 
 def test_a_directory_without_a_manifest_is_named(tmp_path):
-    with pytest.raises(DataFormatError, match=r"not a shard directory.*--shards"):
+    with pytest.raises(DataFormatError, match=r"neither a shard directory.*--shards"):
         ShardStream(tmp_path, 4)
     (tmp_path / "manifest.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(DataFormatError, match="expected 'rankwise-shards/1'"):
@@ -207,3 +207,96 @@ def test_rankwise_train_streams_a_shard_directory(tmp_path):
         summary.test["ndcg@10"]
         > evaluate_scores(test, np.zeros(test.num_documents), ["ndcg@10"]).means()["ndcg@10"]
     )
+
+
+# ------------------------------------------------------------------ a binary cache, streamed
+@pytest.fixture
+def cache(tmp_path, data, monkeypatch):
+    monkeypatch.setattr(streaming, "CACHE_BLOCK_QUERIES", 5)  # 11 blocks of 53 queries
+    return save_cache(data, tmp_path / "data.rwcache")
+
+
+def _epoch(stream) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    got = {}
+    for batch in stream:
+        for b, qid in enumerate(batch.qids.tolist()):
+            n = int(batch.mask[b].sum())
+            assert str(qid) not in got  # each query once
+            got[str(qid)] = (batch.features[b, :n].numpy(), batch.labels[b, :n].numpy())
+    return got
+
+
+def test_a_binary_cache_streams_every_query_once_with_its_rows(cache, data):
+    stream = ShardStream(cache, 4, buffer_queries=7, seed=1)
+    assert len(stream.groups) == 11 and stream.num_queries == 53
+    expected = _by_qid(data)
+    for epoch in range(2):
+        stream.set_epoch(epoch)
+        got = _epoch(stream)
+        assert got.keys() == expected.keys()
+        for qid, (features, labels) in got.items():
+            np.testing.assert_array_equal(features, expected[qid][0])
+            np.testing.assert_array_equal(labels, expected[qid][1])
+    sample = read_sample(cache, 12)
+    assert sample.num_queries == 15  # whole blocks: 3 of 5
+    np.testing.assert_array_equal(sample.features, data.select_queries(range(15)).features)
+
+
+def test_processes_stream_disjoint_blocks_of_a_cache(cache):
+    streams = [ShardStream(cache, 3, rank=r, world=2, seed=2) for r in range(2)]
+    parts = [list(_epoch(s)) for s in streams]
+    assert not set(parts[0]) & set(parts[1])
+    assert len(streams[0]) == len(streams[1])
+    assert streams[0].dropped_queries == 53 - len(parts[0]) - len(parts[1])
+
+
+def test_a_damaged_cache_is_named_when_the_stream_opens(cache):
+    features = cache / "features.npy"
+    raw = bytearray(features.read_bytes())
+    raw[-3] ^= 0xFF
+    features.write_bytes(bytes(raw))
+    with pytest.raises(DataFormatError, match=r"features\.npy: the cached array does not match"):
+        ShardStream(cache, 4)
+    ShardStream(cache, 4, cache_check="fast")  # the fast check reads no data
+
+
+def test_rankwise_train_streams_a_cache_with_data_stream(tmp_path):
+    import yaml
+    from rich.console import Console
+
+    from rankwise.errors import ConfigError
+    from rankwise.train.build import build_data, build_loaders
+    from rankwise.train.config import load_config
+    from rankwise.train.experiment import run_experiment
+
+    data = make_synthetic(90, 10, seed=8, mean_list_length=12)
+    save_cache(data.select_queries(range(60)), tmp_path / "train.rwcache")
+    save_cache(data.select_queries(range(60, 90)), tmp_path / "valid.rwcache")
+    config = {
+        "name": "cache-streamed",
+        "output_dir": str(tmp_path / "runs"),
+        "data": {
+            "train": str(tmp_path / "train.rwcache"),
+            "valid": str(tmp_path / "valid.rwcache"),
+            "batch_size": 8,
+            "stream": True,
+        },
+        "model": {"name": "mlp", "params": {"hidden": [8]}},
+        "loss": {"name": "softmax"},
+        "training": {"epochs": 2, "progress": False, "early_stopping": None},
+        "metrics": ["ndcg@10"],
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    loaded = load_config(path)
+    splits = build_data(loaded).splits
+    train_loader = build_loaders(loaded, splits.train, splits.valid, torch.Generator())[0]
+    assert isinstance(train_loader, ShardStream)
+    run_experiment(loaded, console=Console(quiet=True))
+    rows = (tmp_path / "runs" / "cache-streamed" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(r)["epoch"] for r in rows] == [1, 2]
+    # streaming something that is neither a cache nor shards is a config error
+    config["data"]["train"] = str(tmp_path / "nothing")
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=r"data\.stream: .* neither a shard directory"):
+        build_data(load_config(path))

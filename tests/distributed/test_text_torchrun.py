@@ -1,5 +1,6 @@
 """Text rankers under a real ``torchrun`` (2 CPU processes, gloo): the weights of 2
-processes with b lists each equal those of 1 process with 2b lists; rank 0 alone builds
+processes with b lists each equal those of 1 process with 2b lists (list losses, and a
+bi-encoder's InfoNCE over in-batch negatives gathered from both); rank 0 alone builds
 the cached passage vectors and writes the run."""
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert-ddp"), dropout=0.0)
 
 
-def _config(tmp_path: Path, data_dir: Path, tiny_bert: Path, model: str, params: dict) -> Path:
+def _config(
+    tmp_path: Path, data_dir: Path, tiny_bert: Path, model: str, params: dict, loss: dict
+) -> Path:
     config = {
         "name": model,
         "seed": 0,
@@ -33,7 +36,7 @@ def _config(tmp_path: Path, data_dir: Path, tiny_bert: Path, model: str, params:
             "eval_batch_size": 7,
         },
         "model": {"name": model, "params": {**params, "path": str(tiny_bert)}},
-        "loss": {"name": "softmax"},
+        "loss": loss,
         "optimizer": {"name": "sgd", "params": {"lr": 0.5}},
         "training": {"epochs": 2, "progress": False, "early_stopping": None},
         "metrics": ["ndcg@10"],
@@ -45,18 +48,28 @@ def _config(tmp_path: Path, data_dir: Path, tiny_bert: Path, model: str, params:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("model", "params"),
+    ("model", "params", "loss", "lr"),
     [
-        ("cross_encoder", {"pooling": "mean"}),
-        ("list_reranker", {"d_model": 16, "num_heads": 2, "dropout": 0.0}),
+        ("cross_encoder", {"pooling": "mean"}, {"name": "softmax"}, 0.5),
+        (
+            "list_reranker",
+            {"d_model": 16, "num_heads": 2, "dropout": 0.0},
+            {"name": "softmax"},
+            0.5,
+        ),
+        # in-batch negatives gathered from both processes; InfoNCE at temperature 0.05
+        # scales gradients by 20, so a smaller step keeps float32 rounding (passages
+        # padded to other lengths in the two runs) under the tolerance
+        ("bi_encoder", {}, {"name": "info_nce", "params": {"temperature": 0.05}}, 0.05),
     ],
 )
 def test_two_processes_train_a_text_ranker_like_one_with_twice_the_batch(
-    tmp_path, data_dir, tiny_bert, model, params
+    tmp_path, data_dir, tiny_bert, model, params, loss, lr
 ):
-    config = _config(tmp_path, data_dir, tiny_bert, model, params)
-    two = _train(2, config, "data.batch_size=3", "name=two")
-    _train(1, config, "data.batch_size=6", "name=one")
+    config = _config(tmp_path, data_dir, tiny_bert, model, params, loss)
+    step = f"optimizer.params.lr={lr}"
+    two = _train(2, config, "data.batch_size=3", "name=two", step)
+    _train(1, config, "data.batch_size=6", "name=one", step)
     runs = tmp_path / "runs"
     first = Checkpoint.load(runs / "two" / "checkpoints" / "last.pt")
     w2, w1 = (

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rankwise._hashing import content_hash
+from rankwise._hashing import content_hash, file_hash
 from rankwise._version import __version__
 from rankwise.data._io import CACHE_CHECKS, CacheCheck, PathLike, file_signature
 from rankwise.data.ranking_data import LoadReport, RankingData
@@ -107,6 +107,34 @@ def read_cache_meta(directory: PathLike) -> dict[str, Any]:
     return meta
 
 
+def npy_data_offset(path: PathLike) -> int:
+    """Where the array data of a ``.npy`` file start (after its header)."""
+    fmt = np.lib.format
+    with open(path, "rb") as f:
+        version = fmt.read_magic(f)
+        if version == (1, 0):
+            fmt.read_array_header_1_0(f)
+        elif version == (2, 0):
+            fmt.read_array_header_2_0(f)
+        else:
+            raise DataFormatError(f"{path}: .npy format version {version} is not supported")
+        return f.tell()
+
+
+def verify_array_file(path: PathLike, checksum: str | None) -> None:
+    """Check the data of the cached ``.npy`` file ``path`` against the checksum written
+    with it, reading the file in blocks (nothing stays mapped or resident).
+
+    Raises:
+        DataFormatError: no checksum, or a different one (the file is damaged).
+    """
+    if checksum is None or file_hash(path, start=npy_data_offset(path)) != checksum:
+        raise DataFormatError(
+            f"{path}: the cached array does not match its checksum (damaged); "
+            "delete the entry, or read the source again"
+        )
+
+
 def load_cache(
     directory: PathLike, *, mmap: bool = True, check: CacheCheck = "full"
 ) -> RankingData:
@@ -128,16 +156,8 @@ def load_cache(
         arrays[name] = np.load(path, mmap_mode=mode, allow_pickle=False) if path.exists() else None
         if arrays[name] is None and name in checksums:
             raise DataFormatError(f"{directory}: cache entry lacks {name}.npy")
-        damaged = (
-            check == "full"
-            and arrays[name] is not None
-            and (name not in checksums or content_hash(arrays[name]) != checksums[name])
-        )
-        if damaged:
-            raise DataFormatError(
-                f"{path}: the cached array does not match its checksum (damaged); "
-                "delete the entry, or read the source again"
-            )
+        if check == "full" and arrays[name] is not None:
+            verify_array_file(path, checksums.get(name))
     for required in ("features", "labels", "query_offsets", "qids"):
         if arrays[required] is None:
             raise DataFormatError(f"{directory}: cache entry lacks {required}.npy")

@@ -14,6 +14,12 @@ process can fill, from the manifest), and the queries left over are counted in
 ``dropped_queries``. Alone, every query is used each epoch.
 
 ``rankwise data convert IN OUT --shards K`` writes such a directory.
+
+A binary cache directory (:mod:`rankwise.data.cache`, ``rankwise data convert IN
+OUT.rwcache``) streams the same way: its queries are cut into blocks of
+``CACHE_BLOCK_QUERIES`` whole queries that play the part of row groups, read with
+positioned file reads (not through a memory map, whose touched pages would stay
+resident), its checksums verified when the stream opens (``cache_check``).
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from rankwise.data._io import PathLike
+from rankwise.data._io import CacheCheck, PathLike
 from rankwise.data.dataset import QueryItem, RankingBatch, RankingCollator
 from rankwise.data.parquet import ranking_table
 from rankwise.data.ranking_data import RankingData
@@ -40,6 +47,8 @@ from rankwise.errors import DataFormatError
 
 MANIFEST = "manifest.json"
 FORMAT = "rankwise-shards/1"
+#: Queries per block when a binary cache is streamed (the blocks are its row groups).
+CACHE_BLOCK_QUERIES = 512
 
 
 @dataclass(frozen=True)
@@ -153,19 +162,34 @@ def is_shard_directory(path: PathLike) -> bool:
     return (Path(path) / MANIFEST).is_file()
 
 
-def read_sample(directory: PathLike, queries: int) -> RankingData:
-    """The first row groups of a shard directory, in manifest order, until they hold at
-    least ``queries`` queries (all of them when there are fewer): what a run fits its
-    feature transform on when the training data stream."""
+def is_stream_source(path: PathLike) -> bool:
+    """Whether ``path`` can be streamed: a shard directory or a binary cache directory."""
+    root = Path(path)
+    return is_shard_directory(root) or (root / "meta.json").is_file()
+
+
+def stream_queries(directory: PathLike) -> int:
+    """The number of queries a shard directory or a binary cache directory streams."""
     root = Path(directory)
-    _, groups = read_manifest(root)
+    if is_shard_directory(root):
+        return sum(g.queries for g in read_manifest(root)[1])
+    qids = np.load(root / "qids.npy", mmap_mode="r", allow_pickle=False)
+    return int(qids.shape[0])
+
+
+def read_sample(
+    directory: PathLike, queries: int, *, cache_check: CacheCheck = "fast"
+) -> RankingData:
+    """The first row groups of a shard directory (or blocks of a binary cache), in
+    order, until they hold at least ``queries`` queries (all of them when there are
+    fewer): what a run fits its feature transform on when the training data stream."""
+    root = Path(directory)
+    source = _source(root, cache_check)
     items: list[QueryItem] = []
-    files: dict[str, pq.ParquetFile] = {}
-    for g in groups:
+    for g in source.groups:
         if len(items) >= queries:
             break
-        files.setdefault(g.file, pq.ParquetFile(root / g.file))
-        items += _queries(files[g.file].read_row_group(g.index), f"{root / g.file}")
+        items += source.read(g)
     lengths = [i.labels.size for i in items]
     return RankingData.from_documents(
         np.concatenate([i.features for i in items]),
@@ -196,13 +220,107 @@ def _queries(table: pa.Table, where: str) -> list[QueryItem]:
     ]
 
 
+class _ParquetShards:
+    """The row groups of a shard directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.num_features, self.groups = read_manifest(root)
+        self.files: dict[str, pq.ParquetFile] = {}
+
+    def read(self, group: RowGroup) -> list[QueryItem]:
+        if group.file not in self.files:
+            self.files[group.file] = pq.ParquetFile(self.root / group.file)
+        table = self.files[group.file].read_row_group(group.index, use_threads=False)
+        return _queries(table, f"{self.root / group.file}: row group {group.index}")
+
+
+class _CacheBlocks:
+    """Blocks of ``CACHE_BLOCK_QUERIES`` whole queries of a binary cache, read with
+    positioned reads of its ``.npy`` files."""
+
+    def __init__(self, root: Path, check: CacheCheck) -> None:
+        from rankwise.data.cache import npy_data_offset, read_cache_meta, verify_array_file
+
+        self.root = root
+        meta = read_cache_meta(root)
+        checksums = meta.get("checksums") or {}
+        names = ("features", "labels", "query_offsets", "qids")
+        for name in names:
+            path = root / f"{name}.npy"
+            if not path.is_file():
+                raise DataFormatError(f"{root}: cache entry lacks {name}.npy")
+            if check == "full":  # streamed from the file: no array stays resident
+                verify_array_file(path, checksums.get(name))
+        self.offsets = np.load(root / "query_offsets.npy", allow_pickle=False).astype(np.int64)
+        self.qids = np.load(root / "qids.npy", allow_pickle=False)
+        self.dtypes: dict[str, np.dtype[Any]] = {}
+        self.starts: dict[str, int] = {}
+        shapes = {}
+        for name in ("features", "labels"):
+            header = np.load(root / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            self.dtypes[name], shapes[name] = header.dtype, header.shape
+            self.starts[name] = npy_data_offset(root / f"{name}.npy")
+            del header
+        documents = int(self.offsets[-1]) if self.offsets.size else 0
+        if shapes["features"][0] != documents or shapes["labels"] != (documents,):
+            raise DataFormatError(
+                f"{root}: features {shapes['features']} and labels {shapes['labels']} do not "
+                f"match the {documents} documents of query_offsets.npy"
+            )
+        self.num_features = int(shapes["features"][1])
+        self.groups = []
+        for index, lo in enumerate(range(0, self.qids.size, CACHE_BLOCK_QUERIES)):
+            hi = min(lo + CACHE_BLOCK_QUERIES, self.qids.size)
+            documents = int(self.offsets[hi] - self.offsets[lo])
+            self.groups.append(RowGroup("features.npy", index, hi - lo, documents))
+
+    def _rows(self, name: str, first: int, count: int, width: int) -> npt.NDArray[Any]:
+        dtype = self.dtypes[name]
+        with open(self.root / f"{name}.npy", "rb") as f:
+            f.seek(self.starts[name] + first * width * dtype.itemsize)
+            out = np.fromfile(f, dtype=dtype, count=count * width)
+        if out.size != count * width:
+            raise DataFormatError(f"{self.root / name}.npy: shorter than its header says")
+        return out.reshape(count, width) if width > 1 else out
+
+    def read(self, group: RowGroup) -> list[QueryItem]:
+        lo = group.index * CACHE_BLOCK_QUERIES
+        hi = lo + group.queries
+        first, last = int(self.offsets[lo]), int(self.offsets[hi])
+        features = self._rows("features", first, last - first, self.num_features)
+        labels = self._rows("labels", first, last - first, 1).astype(np.float32, copy=False)
+        cuts = self.offsets[lo : hi + 1] - first
+        # copies, as in _queries: a buffered query must not keep its whole block alive
+        return [
+            QueryItem(
+                features[cuts[k] : cuts[k + 1]].copy(),
+                labels[cuts[k] : cuts[k + 1]].copy(),
+                self.qids[lo + k],
+                -1,
+            )
+            for k in range(hi - lo)
+        ]
+
+
+def _source(root: Path, cache_check: CacheCheck) -> _ParquetShards | _CacheBlocks:
+    if is_shard_directory(root):
+        return _ParquetShards(root)
+    if (root / "meta.json").is_file():
+        return _CacheBlocks(root, cache_check)
+    raise DataFormatError(
+        f"{root}: neither a shard directory ({MANIFEST}) nor a binary cache (meta.json); "
+        "write one with `rankwise data convert IN OUT --shards K` (or OUT.rwcache)"
+    )
+
+
 class ShardStream:
     """Batches of :class:`~rankwise.data.dataset.RankingBatch` streamed from a shard
     directory (module docstring); an iterable the
     :class:`~rankwise.train.trainer.Trainer` trains on like a loader.
 
     Args:
-        directory: written by :func:`write_shards`.
+        directory: written by :func:`write_shards`, or a binary cache directory.
         batch_size: lists per batch (per process).
         shuffle: shuffle row groups and, within ``buffer_queries``, queries.
         buffer_queries: the shuffle buffer (memory: about this many lists).
@@ -214,6 +332,8 @@ class ShardStream:
         group_batches: with ``shuffle``, batches are cut from random groups of
             ``batch_size * group_batches`` buffered queries sorted by length (less
             padding), in random order.
+        cache_check: for a binary cache, ``"full"`` verifies every array's checksum
+            when the stream opens (one pass over the data), ``"fast"`` does not.
     """
 
     def __init__(
@@ -229,6 +349,7 @@ class ShardStream:
         max_list_length: int | None = None,
         transform: FeatureTransform | None = None,
         group_batches: int = 32,
+        cache_check: CacheCheck = "full",
     ) -> None:
         import torch.distributed as dist
 
@@ -238,7 +359,8 @@ class ShardStream:
                 f"batch_size and buffer_queries must be >= 1, got {batch_size}, {buffer_queries}"
             )
         self.directory = Path(directory)
-        self.num_features, self.groups = read_manifest(directory)
+        self.source = _source(self.directory, cache_check)
+        self.num_features, self.groups = self.source.num_features, self.source.groups
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.buffer_queries = buffer_queries
@@ -287,8 +409,6 @@ class ShardStream:
         return self._plan()[1]
 
     def _read(self, groups: list[RowGroup], out: queue.Queue[Any], stop: threading.Event) -> None:
-        files: dict[str, pq.ParquetFile] = {}
-
         def put(value: Any) -> None:
             while not stop.is_set():
                 try:
@@ -301,10 +421,7 @@ class ShardStream:
             for g in groups:
                 if stop.is_set():
                     return
-                if g.file not in files:
-                    files[g.file] = pq.ParquetFile(self.directory / g.file)
-                table = files[g.file].read_row_group(g.index, use_threads=False)
-                items = _queries(table, f"{self.directory / g.file}: row group {g.index}")
+                items = self.source.read(g)
                 if self.transform is not None:
                     items = self._transformed(items)
                 put(items)

@@ -163,10 +163,24 @@ class BiEncoder(TextRanker):
         return out.view(*batch.mask.shape, -1)
 
     def score_batch(self, batch: TextListBatch) -> Tensor:
-        q = self.encode_queries(batch.queries)
+        return self.vectors(batch)[0]
+
+    def vectors(self, batch: TextListBatch) -> tuple[Tensor, Tensor, Tensor]:
+        """``(scores [B, L], query vectors [B, D], passage vectors [B, L, D])`` of the
+        batch (what an in-batch-negative loss needs besides the scores)."""
+        q = self.query_vectors(batch)
         d = self.passage_vectors(batch).to(q.dtype)
         scores = torch.einsum("bd,bld->bl", q, d) / self.temperature
-        return scores.masked_fill(~batch.mask, 0.0)
+        return scores.masked_fill(~batch.mask, 0.0), q, d
+
+    def query_vectors(self, batch: TextListBatch) -> Tensor:
+        """The vectors ``[B, D]`` the batch's lists are scored against."""
+        return self.encode_queries(batch.queries)
+
+    def forward(self, batch: TextListBatch, *, vectors: bool = False) -> Any:
+        """Scores ``[B, L]``, or with ``vectors`` the triple of :meth:`vectors` (through
+        ``forward``, so that DistributedDataParallel's wrapper runs)."""
+        return self.vectors(batch) if vectors else self.score_batch(batch)
 
 
 class PseudoQueryBiEncoder(BiEncoder):
@@ -214,11 +228,8 @@ class PseudoQueryBiEncoder(BiEncoder):
             out.append(" ".join([query, *top]))
         return out
 
-    def score_batch(self, batch: TextListBatch) -> Tensor:
-        q = self._encode(self.pseudo_queries(batch))
-        d = self.passage_vectors(batch).to(q.dtype)
-        scores = torch.einsum("bd,bld->bl", q, d) / self.temperature
-        return scores.masked_fill(~batch.mask, 0.0)
+    def query_vectors(self, batch: TextListBatch) -> Tensor:
+        return self._encode(self.pseudo_queries(batch))
 
 
 class CrossEncoder(TextRanker):

@@ -26,12 +26,12 @@ from rankwise.data.letor import load_letor_fold
 from rankwise.data.ranking_data import RankingData
 from rankwise.data.samplers import DistributedLengthGroupedBatchSampler
 from rankwise.data.splits import Splits, load_splits, split_queries
-from rankwise.data.streaming import ShardStream, is_shard_directory, read_sample
+from rankwise.data.streaming import ShardStream, is_shard_directory, is_stream_source, read_sample
 from rankwise.data.synthetic import make_synthetic
 from rankwise.data.transforms import FeatureTransform, build_transform
 from rankwise.distributed import in_process_group, is_main_process, world_size
 from rankwise.distributed import rank as process_rank
-from rankwise.errors import RankwiseError, RegistryError
+from rankwise.errors import ConfigError, RankwiseError, RegistryError
 from rankwise.losses import RankingLoss
 from rankwise.models import GBDT_MODELS, MODELS, GBDTRanker, RankingModel
 from rankwise.registry import Registry, build, did_you_mean, registries
@@ -102,7 +102,7 @@ def _spec(component: Component) -> dict[str, Any]:
 def check_components(config: RunConfig) -> None:
     """Check every component a config names against its registry (config validation)."""
     build_check(model_kind(config.model.name), config.model, "model")
-    build_check("loss", config.loss, "loss")
+    build_check(loss_kind(config), config.loss, "loss")
     build_check("optimizer", config.optimizer, "optimizer")
     if config.scheduler is not None:
         build_check("scheduler", config.scheduler, "scheduler")
@@ -131,10 +131,23 @@ def build_gbdt(config: RunConfig) -> GBDTRanker:
     return gbdt
 
 
+def loss_kind(config: RunConfig) -> str:
+    """The registry kind of the config's loss: ``"loss"`` (a list loss), or for a text
+    ranker ``"embedding_loss"`` when it names one with in-batch negatives."""
+    if config.data.text is not None and config.loss.name in IN_BATCH_TEXT_LOSSES:
+        return "embedding_loss"
+    return "loss"
+
+
 def build_loss(config: RunConfig) -> RankingLoss:
-    """The config's list loss module."""
-    loss: RankingLoss = build("loss", _spec(config.loss), where="loss")
+    """The config's list loss module; for a text ranker also an embedding loss with
+    in-batch negatives (``info_nce``, ``tiled_info_nce``, ``siglip``: bi-encoders)."""
+    loss: RankingLoss = build(loss_kind(config), _spec(config.loss), where="loss")
     return loss
+
+
+#: The embedding losses a text bi-encoder trains with (in-batch negatives).
+IN_BATCH_TEXT_LOSSES = ("info_nce", "tiled_info_nce", "siglip")
 
 
 def build_feature_transform(config: RunConfig) -> FeatureTransform | None:
@@ -177,7 +190,7 @@ def build_data(config: RunConfig) -> Data:
         fold = load_letor_fold(d.letor.root, d.letor.fold, **d.read_options)
         return Data(Splits(fold.train, fold.vali, fold.test), f"{d.letor.root} fold {d.letor.fold}")
     assert d.train is not None
-    if is_shard_directory(d.train):
+    if streams_training_data(config):
         # streamed: the train split here is a sample (the transform is fitted on it, the
         # width read from it); the loader streams every shard (build_loaders)
         sample = read_sample(d.train, d.stream_buffer)
@@ -188,9 +201,26 @@ def build_data(config: RunConfig) -> Data:
 
 
 def streams_training_data(config: RunConfig) -> bool:
-    """Whether the config's training data are a shard directory (streamed)."""
-    train = config.data.train
-    return train is not None and is_shard_directory(train)
+    """Whether the config's training data stream: a shard directory, or a binary cache
+    directory with ``data.stream: true``.
+
+    Raises:
+        ConfigError: ``data.stream`` for training data that are neither.
+    """
+    d = config.data
+    if d.train is None:
+        if d.stream:
+            raise ConfigError("data.stream: needs data.train (a shard or cache directory)")
+        return False
+    if is_shard_directory(d.train):
+        return True
+    if d.stream and not is_stream_source(d.train):
+        raise ConfigError(
+            f"data.stream: {d.train} is neither a shard directory nor a binary cache "
+            "directory (write one with `rankwise data convert IN OUT --shards K` or "
+            "`rankwise data convert IN OUT.rwcache`)"
+        )
+    return d.stream
 
 
 def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -230,6 +260,7 @@ def build_loaders(
             seed=seed,
             max_list_length=config.data.max_list_length,
             transform=transform,
+            cache_check=config.data.read_options.get("cache_check", "full"),
         )
     elif in_process_group():
         sampler = DistributedLengthGroupedBatchSampler(

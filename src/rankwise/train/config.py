@@ -98,6 +98,9 @@ class DataConfig(_Strict):
     # training data larger than memory: 'train' a shard directory (rankwise data convert
     # --shards K) streams through a shuffle buffer of this many queries
     stream_buffer: int = Field(4096, gt=0)
+    # stream 'train' when it is a binary cache directory too, in blocks of whole queries
+    # (a shard directory always streams; without this a cache is memory-mapped)
+    stream: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:

@@ -275,10 +275,10 @@ def _run(
     valid, test = prepare(data.splits.valid), prepare(data.splits.test)
     train_queries = train.num_queries
     if streams_training_data(config):
-        from rankwise.data.streaming import read_manifest
+        from rankwise.data.streaming import stream_queries
 
         assert config.data.train is not None
-        train_queries = sum(g.queries for g in read_manifest(config.data.train)[1])
+        train_queries = stream_queries(config.data.train)
     console.print(
         f"[bold]{config.name}[/]: {config.model.name} on {data.source} — "
         f"{train_queries} train / {valid.num_queries if valid else 0} valid / "

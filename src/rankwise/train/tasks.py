@@ -39,7 +39,13 @@ from torch import Tensor, nn
 from rankwise.data.dataset import RankingBatch
 from rankwise.data.interactions import InteractionBatch, Interactions
 from rankwise.data.labelled_items import ItemBatch, LabelledItems
-from rankwise.distributed import all_gather_objects, gather_embeddings, gather_lists, world_size
+from rankwise.distributed import (
+    all_gather_objects,
+    gather_embeddings,
+    gather_lists,
+    gather_rows,
+    world_size,
+)
 from rankwise.metrics.accumulator import MetricAccumulator
 from rankwise.metrics.recommendation import full_ranking_metrics
 from rankwise.metrics.retrieval import retrieval_metrics
@@ -169,29 +175,80 @@ class TextRankingTask(ListRankingTask):
     ) -> None:
         super().__init__(loss, metrics)
         self.lists = lists
-        from rankwise.losses import DistillationLoss
+        from rankwise.losses import DistillationLoss, InfoNCELoss, SigLIPLoss, TiledInfoNCELoss
 
         self.distills = isinstance(loss, DistillationLoss)
+        # losses over query and passage vectors: the other lists' passages are negatives
+        self.in_batch = isinstance(loss, (InfoNCELoss, TiledInfoNCELoss, SigLIPLoss))
+        self.paired = isinstance(loss, SigLIPLoss)
 
     def start_epoch(self, model: nn.Module, epoch: int) -> None:
         if self.lists is not None:
             self.lists.set_epoch(epoch)
 
-    def forward(self, model: nn.Module, batch: TextListBatch) -> Tensor:  # type: ignore[override]
+    def forward(self, model: nn.Module, batch: TextListBatch) -> Any:  # type: ignore[override]
+        if self.in_batch and model.training:
+            from rankwise.text.models import BiEncoder
+
+            inner = getattr(model, "module", model)  # DistributedDataParallel's module
+            if not isinstance(inner, BiEncoder):
+                raise TypeError(
+                    f"loss {type(self.loss_fn).__name__} takes in-batch negatives: it "
+                    f"trains bi-encoders (bi_encoder, pseudo_query), not {type(inner).__name__}"
+                )
+            return model(batch, vectors=True)
         scores: Tensor = model(batch)
         return scores
 
     def local_loss(self, outputs: Tensor, batch: TextListBatch) -> Tensor:  # type: ignore[override]
-        """The loss of this process's lists (validation)."""
+        """The loss of this process's lists (validation; NaN for an in-batch loss, which
+        compares the training batch's vectors)."""
+        if self.in_batch:
+            return outputs.new_tensor(float("nan"))
         return self._loss(outputs.float(), batch.mask, batch.labels, batch.weights, batch.teacher)
 
-    def loss(self, outputs: Tensor, batch: TextListBatch) -> Tensor:  # type: ignore[override]
+    def loss(self, outputs: Any, batch: TextListBatch) -> Tensor:  # type: ignore[override]
         """The training loss of the global batch (this process's when not distributed)."""
+        if self.in_batch:
+            return self._in_batch_loss(outputs[1], outputs[2], batch)
         scores, mask, (labels, weights, teacher) = gather_lists(
             outputs.float(), batch.mask, batch.labels, batch.weights, batch.teacher
         )
         assert labels is not None
         return self._loss(scores, mask, labels, weights, teacher)
+
+    def _in_batch_loss(self, q: Tensor, d: Tensor, batch: TextListBatch) -> Tensor:
+        """InfoNCE (or SigLIP) of the global batch's queries against its passages.
+
+        Each list's positive is its most relevant candidate (the first of equals; a list
+        without a relevant candidate has no positive and its query is left out). The
+        keys are every list's positive and every candidate judged not relevant (label
+        <= 0; for InfoNCE: SigLIP pairs each query with its positive only), gathered from
+        every process, the local ones keeping their gradient. A query's negatives are
+        thus the other queries' positives (in-batch) and the first stage's negatives of
+        every list; relevant candidates other than a list's positive are left out, never
+        counted as negatives.
+        """
+        if batch.weights is not None and bool((batch.weights != 1).any()):
+            raise ValueError(
+                "data.text.curriculum_epochs: list weights do not apply to an in-batch "
+                "loss (InfoNCE, SigLIP), which compares every query with every list"
+            )
+        labels = batch.labels.masked_fill(~batch.mask, float("-inf"))
+        # a list without a relevant candidate (or without any) has no positive: its
+        # query is left out, its negatives stay keys
+        rows = torch.nonzero((labels > 0).any(dim=1)).squeeze(1)
+        positives = d[rows, labels[rows].argmax(dim=1)].float()
+        queries, counts = gather_rows(q[rows].float())
+        if self.paired:
+            keys, _ = gather_rows(positives)
+            return self.loss_fn(queries, keys)
+        negatives = d[batch.mask & (batch.labels <= 0)].float()
+        # keys in the order one process with the whole global batch would have: every
+        # positive (query i's is key i), then every negative
+        keys = torch.cat([gather_rows(positives)[0], gather_rows(negatives)[0]])
+        target = torch.arange(int(sum(counts)), device=q.device)
+        return self.loss_fn(queries, keys, positives=target)
 
     def _loss(
         self,
