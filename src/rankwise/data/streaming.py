@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
@@ -207,16 +208,20 @@ def _queries(table: pa.Table, where: str) -> list[QueryItem]:
     if not np.isfinite(features).all():
         raise DataFormatError(f"{where}: a non-finite feature value")
     labels = table.column("label").to_numpy().astype(np.float32, copy=False)
-    qids = table.column("qid").to_numpy(zero_copy_only=False)
-    if qids.size == 0:
+    qid = table.column("qid").combine_chunks()
+    n = len(qid)
+    if n == 0:
         return []
-    starts = np.flatnonzero(np.concatenate([[True], qids[1:] != qids[:-1]]))
-    ends = np.concatenate([starts[1:], [qids.size]])
+    # where the qid changes, compared in Arrow (no Python object per document row)
+    change = pc.not_equal(qid.slice(1), qid.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.concatenate([[True], change]))
+    ends = np.concatenate([starts[1:], [n]])
+    qids = qid.take(pa.array(starts)).to_numpy(zero_copy_only=False)
     # Copies: a buffered query must not keep its whole row group's arrays alive, or
     # memory would grow with the number of row groups the buffer has touched.
     return [
-        QueryItem(features[a:b].copy(), labels[a:b].copy(), qids[a], -1)
-        for a, b in zip(starts, ends, strict=True)
+        QueryItem(features[a:b].copy(), labels[a:b].copy(), q, -1)
+        for a, b, q in zip(starts, ends, qids, strict=True)
     ]
 
 
