@@ -3,6 +3,8 @@ and resume exactly like list rankers; every callback's state comes back on resum
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -137,3 +139,37 @@ def test_resume_restores_every_callback(tmp_path):
     assert scheduler.last_epoch == 3  # the schedule's state came back
     ema = next(cb for cb in again.callbacks if isinstance(cb, EMA))
     assert ema.steps == 3 * len(first.train_loader)  # type: ignore[arg-type]
+
+
+def test_input_noise_perturbs_real_items_in_training_only():
+    """DASALC's input noise: training batches see noisy features of real items (the
+    padding stays zero), evaluation sees the features as they are."""
+    from rankwise.data import RankingBatch
+
+    class Features(nn.Module):  # returns what it was given, as scores of feature 0
+        def forward(self, features, mask):
+            return features[..., 0]
+
+    features = torch.arange(12.0).reshape(2, 3, 2)
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    features = features * mask.unsqueeze(-1)
+    batch = RankingBatch(
+        features=features,
+        labels=torch.zeros(2, 3),
+        mask=mask,
+        qids=np.asarray(["a", "b"]),
+        query_index=torch.arange(2),
+    )
+    task = ListRankingTask(losses.SoftmaxLoss(), input_noise=0.5)
+    model = Features()
+    torch.manual_seed(0)
+    noisy = task.forward(model.train(), batch)
+    moved = (noisy - features[..., 0]).abs()
+    assert (moved[mask] > 0).all() and (moved[~mask] == 0).all()
+    # the noise's scale: about 0.5 over many draws
+    draws = torch.stack([task.forward(model, batch) - features[..., 0] for _ in range(2000)])
+    assert float(draws[:, 0, 0].std()) == pytest.approx(0.5, rel=0.1)
+    assert torch.equal(task.forward(model.eval(), batch), features[..., 0])
+    assert torch.equal(
+        ListRankingTask(losses.SoftmaxLoss()).forward(model.train(), batch), features[..., 0]
+    )

@@ -500,7 +500,9 @@ def build_trainer(
         has_valid=valid_loader is not None,
         stop_after=stop_after,
     )
-    task = ListRankingTask(loss, validation_metrics(config))
+    task = ListRankingTask(
+        loss, validation_metrics(config), input_noise=config.training.input_noise
+    )
     return trainer_for(
         config,
         model,

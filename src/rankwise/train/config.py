@@ -144,6 +144,9 @@ class TrainingConfig(_Strict):
     scheduler_interval: Literal["epoch", "step"] = "epoch"
     progress: bool = True
     tensorboard: bool = True
+    # DASALC's input noise (Qin et al., ICLR 2021): Gaussian noise of this standard
+    # deviation added to the (transformed) features of real items in training batches
+    input_noise: float | None = Field(None, gt=0)
 
 
 def _default_metrics() -> list[str]:

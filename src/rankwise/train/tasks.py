@@ -88,11 +88,25 @@ class ListRankingTask:
             module or any callable).
         metrics: validation metric strings (``"ndcg@10"``); :meth:`evaluate` also returns
             ``"loss"``, the mean validation loss per list.
+        input_noise: DASALC's data augmentation (Qin et al., "Are Neural Rankers still
+            Outperformed by Gradient Boosted Decision Trees?", ICLR 2021): in training
+            (the model in train mode) Gaussian noise of this standard deviation is added
+            to the features of real items, drawn from the global torch generator; None
+            (default) adds none. Validation and prediction see the features as they are.
     """
 
     gathers_across_ranks = True
 
-    def __init__(self, loss: Callable[..., Tensor], metrics: Sequence[str] = ("ndcg@10",)):
+    def __init__(
+        self,
+        loss: Callable[..., Tensor],
+        metrics: Sequence[str] = ("ndcg@10",),
+        *,
+        input_noise: float | None = None,
+    ):
+        if input_noise is not None and input_noise <= 0:
+            raise ValueError(f"input_noise must be > 0 (or None), got {input_noise}")
+        self.input_noise = input_noise
         self.loss_fn = loss
         self.metrics = [parse_metric(m).key for m in metrics]
         if not self.metrics:
@@ -105,7 +119,11 @@ class ListRankingTask:
             model.on_epoch_start(epoch)
 
     def forward(self, model: nn.Module, batch: RankingBatch) -> Tensor:
-        scores: Tensor = model(batch.features, batch.mask)
+        features = batch.features
+        if self.input_noise is not None and model.training:
+            noise = torch.randn_like(features) * self.input_noise
+            features = features + noise * batch.mask.unsqueeze(-1)
+        scores: Tensor = model(features, batch.mask)
         return scores
 
     def loss(self, outputs: Tensor, batch: RankingBatch) -> Tensor:
