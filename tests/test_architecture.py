@@ -24,7 +24,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "rankwise"
 # lowest first; a package may import from its own layer's packages only when listed here
 LAYERS: list[set[str]] = [
     {"_version", "errors", "_hashing"},
-    {"registry"},
+    {"registry", "_optional"},
     {"functional"},
     {"losses", "data", "distributed", "aggregate"},
     {"metrics", "models"},

@@ -37,6 +37,7 @@ on that data (the ``rankwise demo`` of 2026-12-01, recorded in ``README.md``).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -153,25 +154,29 @@ def synthetic_teacher(
         >>> t.score().shape == make_synthetic(20, seed=3).labels.shape
         True
     """
-    return _generate(num_queries, num_features, **options)[1]
+    # make_synthetic's defaults (and its error for an unknown option name)
+    arguments = inspect.signature(make_synthetic).bind(num_queries, num_features, **options)
+    arguments.apply_defaults()
+    return _generate(*arguments.args, **arguments.kwargs)[1]
 
 
 def _generate(
     num_queries: int,
     num_features: int,
     *,
-    seed: int = 0,
-    mean_list_length: float = 60.0,
-    list_length_spread: float = 0.7,
-    max_list_length: int = 500,
-    context_strength: float = 1.0,
-    noise: float = 0.35,
-    difficulty_spread: float = 1.0,
-    label_proportions: Sequence[float] = MSLR_LABEL_PROPORTIONS,
-    query_shift: float = 2.0,
-    context_dims: int = 2,
-    feature_noise: float = 0.5,
+    seed: int,
+    mean_list_length: float,
+    list_length_spread: float,
+    max_list_length: int,
+    context_strength: float,
+    noise: float,
+    difficulty_spread: float,
+    label_proportions: Sequence[float],
+    query_shift: float,
+    context_dims: int,
+    feature_noise: float,
 ) -> tuple[RankingData, SyntheticTeacher]:
+    # no defaults here: make_synthetic's signature is their one home
     if num_queries < 1:
         raise ValueError(f"num_queries must be >= 1, got {num_queries}")
     if num_features < 8:

@@ -27,8 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rankwise._hashing import content_hash
+from rankwise._optional import import_optional
 from rankwise.data.ranking_data import RankingData
-from rankwise.errors import CheckpointError, MissingDependencyError
+from rankwise.errors import CheckpointError
 from rankwise.registry import Registry
 
 #: The gradient-boosted tree rankers by name (kind ``"gbdt_model"``).
@@ -52,7 +53,7 @@ class GBDTRanker:
 
     def __init__(
         self,
-        objective: str,
+        objective: str | None = None,
         n_estimators: int = 1000,
         learning_rate: float = 0.05,
         early_stopping_rounds: int | None = 50,
@@ -60,6 +61,9 @@ class GBDTRanker:
         seed: int = 0,
         extra: dict[str, Any] | None = None,
     ) -> None:
+        # the first of the library's objectives is its default (LightGBM lambdarank,
+        # XGBoost rank:ndcg, CatBoost YetiRank)
+        objective = self.objectives[0] if objective is None else objective
         if objective not in self.objectives:
             raise ValueError(
                 f"{self.name}: objective must be one of {self.objectives}, got {objective!r}"
@@ -75,6 +79,7 @@ class GBDTRanker:
         }
         self.best_iteration: int | None = None
         self.num_features: int | None = None
+        self._model: Any = None  # the library's fitted model
 
     @property
     def config(self) -> dict[str, Any]:
@@ -153,30 +158,9 @@ class LightGBMRanker(GBDTRanker):
     name = "lightgbm"
     objectives = ("lambdarank", "rank_xendcg")
 
-    def __init__(
-        self,
-        objective: str = "lambdarank",
-        n_estimators: int = 1000,
-        learning_rate: float = 0.05,
-        early_stopping_rounds: int | None = 50,
-        eval_at: int = 10,
-        seed: int = 0,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            objective, n_estimators, learning_rate, early_stopping_rounds, eval_at, seed, extra
-        )
-        self._booster: Any = None
-
     @staticmethod
     def _lgb() -> Any:
-        try:
-            import lightgbm
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError(
-                "LightGBM is not installed: pip install 'rankwise[gbdt]'"
-            ) from exc
-        return lightgbm
+        return import_optional("lightgbm", "gbdt", "LightGBM")
 
     def _dataset(self, data: RankingData, reference: Any = None) -> Any:
         lgb = self._lgb()
@@ -220,34 +204,34 @@ class LightGBMRanker(GBDTRanker):
                         p["early_stopping_rounds"], first_metric_only=True, verbose=False
                     )
                 )
-        self._booster = lgb.train(
+        self._model = lgb.train(
             params,
             train_set,
             num_boost_round=p["n_estimators"],
             valid_sets=valid_sets,
             callbacks=callbacks,
         )
-        best = int(self._booster.best_iteration or 0)
-        self.best_iteration = best if best > 0 else self._booster.current_iteration()
+        best = int(self._model.best_iteration or 0)
+        self.best_iteration = best if best > 0 else self._model.current_iteration()
         if log is not None:
             log(f"{self.name}: {self.best_iteration} trees")
         return self
 
     def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
         """One score per document of ``data``, with the best iteration's trees."""
-        if self._booster is None:
+        if self._model is None:
             raise RuntimeError("lightgbm: fit or load the model first")
         self._check_features(data)
-        out = self._booster.predict(np.asarray(data.features), num_iteration=self.best_iteration)
+        out = self._model.predict(np.asarray(data.features), num_iteration=self.best_iteration)
         return np.asarray(out, dtype=np.float64)
 
     def model_string(self) -> str:
         """LightGBM's text model."""
-        return str(self._booster.model_to_string())
+        return str(self._model.model_to_string())
 
     def load_model_string(self, text: str) -> None:
         """Restore LightGBM's text model."""
-        self._booster = self._lgb().Booster(model_str=text)
+        self._model = self._lgb().Booster(model_str=text)
 
 
 class XGBoostRanker(GBDTRanker):
@@ -256,30 +240,9 @@ class XGBoostRanker(GBDTRanker):
     name = "xgboost"
     objectives = ("rank:ndcg", "rank:pairwise")
 
-    def __init__(
-        self,
-        objective: str = "rank:ndcg",
-        n_estimators: int = 1000,
-        learning_rate: float = 0.05,
-        early_stopping_rounds: int | None = 50,
-        eval_at: int = 10,
-        seed: int = 0,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            objective, n_estimators, learning_rate, early_stopping_rounds, eval_at, seed, extra
-        )
-        self._booster: Any = None
-
     @staticmethod
     def _xgb() -> Any:
-        try:
-            import xgboost
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError(
-                "XGBoost is not installed: pip install 'rankwise[gbdt]'"
-            ) from exc
-        return xgboost
+        return import_optional("xgboost", "gbdt", "XGBoost")
 
     def _matrix(self, data: RankingData) -> Any:
         xgb = self._xgb()
@@ -306,7 +269,7 @@ class XGBoostRanker(GBDTRanker):
         self.num_features = train.num_features
         dtrain = self._matrix(train)
         evals = [] if valid is None else [(self._matrix(valid), "valid")]
-        self._booster = xgb.train(
+        self._model = xgb.train(
             params,
             dtrain,
             num_boost_round=p["n_estimators"],
@@ -314,9 +277,9 @@ class XGBoostRanker(GBDTRanker):
             early_stopping_rounds=p["early_stopping_rounds"] if evals else None,
             verbose_eval=False,
         )
-        best = getattr(self._booster, "best_iteration", None)
+        best = getattr(self._model, "best_iteration", None)
         self.best_iteration = (
-            int(best) + 1 if best is not None and evals else int(self._booster.num_boosted_rounds())
+            int(best) + 1 if best is not None and evals else int(self._model.num_boosted_rounds())
         )
         if log is not None:
             log(f"{self.name}: {self.best_iteration} trees")
@@ -324,22 +287,22 @@ class XGBoostRanker(GBDTRanker):
 
     def predict(self, data: RankingData) -> npt.NDArray[np.float64]:
         """One score per document of ``data``, with the best iteration's trees."""
-        if self._booster is None:
+        if self._model is None:
             raise RuntimeError("xgboost: fit or load the model first")
         self._check_features(data)
-        rounds = self.best_iteration or int(self._booster.num_boosted_rounds())
-        out = self._booster.predict(self._matrix(data), iteration_range=(0, rounds))
+        rounds = self.best_iteration or int(self._model.num_boosted_rounds())
+        out = self._model.predict(self._matrix(data), iteration_range=(0, rounds))
         return np.asarray(out, dtype=np.float64)
 
     def model_string(self) -> str:
         """XGBoost's JSON model."""
-        return bytes(self._booster.save_raw("json")).decode("utf-8")
+        return bytes(self._model.save_raw("json")).decode("utf-8")
 
     def load_model_string(self, text: str) -> None:
         """Restore XGBoost's JSON model."""
         booster = self._xgb().Booster()
         booster.load_model(bytearray(text.encode("utf-8")))
-        self._booster = booster
+        self._model = booster
 
 
 class CatBoostRanker(GBDTRanker):
@@ -351,30 +314,9 @@ class CatBoostRanker(GBDTRanker):
     name = "catboost"
     objectives = ("YetiRank", "YetiRankPairwise", "QueryRMSE", "PairLogit")
 
-    def __init__(
-        self,
-        objective: str = "YetiRank",
-        n_estimators: int = 1000,
-        learning_rate: float = 0.05,
-        early_stopping_rounds: int | None = 50,
-        eval_at: int = 10,
-        seed: int = 0,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            objective, n_estimators, learning_rate, early_stopping_rounds, eval_at, seed, extra
-        )
-        self._model: Any = None
-
     @staticmethod
     def _cb() -> Any:
-        try:
-            import catboost
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise MissingDependencyError(
-                "CatBoost is not installed: pip install 'rankwise[gbdt]'"
-            ) from exc
-        return catboost
+        return import_optional("catboost", "gbdt", "CatBoost")
 
     def _pool(self, data: RankingData) -> Any:
         group = np.repeat(np.arange(data.num_queries), data.list_lengths())

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rankwise._optional import import_optional
 from rankwise.data._io import PathLike
-from rankwise.errors import DataFormatError, MissingDependencyError
+from rankwise.errors import DataFormatError
 from rankwise.runs.trec import TrecRun
 
 METHODS = ("lucene", "robertson", "atire", "bm25l", "bm25+")
@@ -34,13 +35,7 @@ _META = "rankwise-bm25.json"
 
 
 def _bm25s() -> Any:
-    try:
-        import bm25s
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError(
-            "bm25s is not installed: pip install 'rankwise[text]'"
-        ) from exc
-    return bm25s
+    return import_optional("bm25s", "text")
 
 
 class BM25Index:
@@ -79,12 +74,7 @@ class BM25Index:
         self._retriever: Any = None
         self._stemmer: Any = None
         if stemmer is not None:
-            try:
-                import Stemmer
-            except ImportError as exc:  # pragma: no cover - depends on the environment
-                raise MissingDependencyError(
-                    "PyStemmer is not installed: pip install 'rankwise[text]'"
-                ) from exc
+            Stemmer = import_optional("Stemmer", "text", "PyStemmer")
             try:
                 self._stemmer = Stemmer.Stemmer(stemmer)
             except KeyError:

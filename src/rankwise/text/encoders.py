@@ -32,6 +32,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from rankwise._optional import import_optional
 from rankwise.errors import MissingDependencyError
 
 Pooling = Literal["mean", "cls"]
@@ -85,14 +86,9 @@ def resolve_model_path(path: str | Path | None) -> Path:
 
 
 def _transformers() -> Any:
-    try:
-        import transformers
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError(
-            "transformers is not installed: pip install 'rankwise[text]'"
-        ) from exc
-    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    transformers = import_optional("transformers", "text")
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
     return transformers
 
 
