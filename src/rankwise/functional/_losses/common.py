@@ -11,7 +11,7 @@ Values and gradients never depend on what masked positions hold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -314,23 +314,28 @@ def pair_sums(
     pair_weights: PairWeights | None = None,
     pair_keep: Callable[[slice], Tensor | None] | None = None,
     cap: float | None = None,
-    budget: int = 1 << 22,
+    constants: Sequence[Tensor | None] = (),
+    budget: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Per-list sum of pair losses and number of selected pairs, [B] each.
 
     Rows of the [B, L, L] pair matrix are processed in chunks of about ``budget``
-    elements. ``cap`` bounds each weighted pair loss from above. When gradients are needed
-    and there is more than one chunk, each chunk
-    runs under activation checkpointing, so the backward pass keeps one chunk's
-    intermediates at a time: memory grows with B·L·chunk rather than B·L². Values are
-    those of the full matrix (sums in another order, float rounding aside).
+    elements (default :data:`PAIR_CHUNK_ELEMENTS`). ``cap`` bounds each weighted pair
+    loss from above. Values are those of the full matrix (sums in another order, float
+    rounding aside).
+
+    When only ``scores`` needs a gradient (not ``labels`` nor any of ``constants``, the
+    tensors that ``pair_weights`` reads), the gradient is taken chunk by chunk during
+    the forward pass and kept as one [B, L] tensor (:class:`_PairSums`): every chunk's
+    intermediates are small enough to stay in the CPU cache and are freed before the
+    next, so memory grows with B·L·chunk rather than B·L², with nothing recomputed.
+    Otherwise the chunks are traced by autograd (under activation checkpointing when
+    there are several).
     """
     batch, length = scores.shape
+    budget = PAIR_CHUNK_ELEMENTS if budget is None else budget
     rows_per_chunk = max(1, budget // max(batch * length, 1))
     chunks = [slice(i, min(i + rows_per_chunk, length)) for i in range(0, length, rows_per_chunk)]
-    total = scores.new_zeros(batch)
-    count = scores.new_zeros(batch)
-    use_checkpoint = len(chunks) > 1 and torch.is_grad_enabled() and scores.requires_grad
 
     def chunk_sum(s: Tensor, rows: slice) -> tuple[Tensor, Tensor]:
         s_i, s_j = s[:, rows].unsqueeze(2), s.unsqueeze(1)
@@ -354,6 +359,14 @@ def pair_sums(
             loss = loss.clamp(max=cap)
         return loss.sum(dim=(1, 2)), selected.sum(dim=(1, 2)).to(s.dtype)
 
+    needs_grad = torch.is_grad_enabled() and scores.requires_grad
+    others = (labels, *constants)
+    if needs_grad and not any(t is not None and t.requires_grad for t in others):
+        out: tuple[Tensor, Tensor] = _PairSums.apply(scores, chunk_sum, chunks)  # type: ignore[no-untyped-call]
+        return out
+    total = scores.new_zeros(batch)
+    count = scores.new_zeros(batch)
+    use_checkpoint = len(chunks) > 1 and needs_grad
     for rows in chunks:
         if use_checkpoint:
             part, n = checkpoint(chunk_sum, scores, rows, use_reentrant=False)
@@ -362,3 +375,50 @@ def pair_sums(
         total = total + part
         count = count + n
     return total, count
+
+
+#: Pair-matrix elements per chunk in :func:`pair_sums`: [64, 16, 240] float32 is 1 MiB
+#: per intermediate, so a chunk's few intermediates stay in a core's cache.
+PAIR_CHUNK_ELEMENTS = 1 << 18
+
+
+class _PairSums(torch.autograd.Function):
+    """(total, count) of :func:`pair_sums` with the gradient of each list's total taken
+    chunk by chunk in the forward pass (lists are independent, so the gradient of the
+    batch's sum holds every list's own). The reverse pass scales it by the incoming
+    gradient; it is first-order only."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        scores: Tensor,
+        chunk_sum: Callable[[Tensor, slice], tuple[Tensor, Tensor]],
+        chunks: list[slice],
+    ) -> tuple[Tensor, Tensor]:
+        s = scores.detach().requires_grad_(True)
+        total = scores.new_zeros(scores.shape[0])
+        count = scores.new_zeros(scores.shape[0])
+        grad = torch.zeros_like(scores)
+        for rows in chunks:
+            with torch.enable_grad():
+                part, n = chunk_sum(s, rows)
+                if part.requires_grad:
+                    (g,) = torch.autograd.grad(part.sum(), s)
+                    grad += g
+            total += part.detach()
+            count += n
+        ctx.save_for_backward(grad)
+        ctx.mark_non_differentiable(count)
+        return total, count
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad_total: Tensor, grad_count: Tensor | None
+    ) -> tuple[Tensor | None, None, None]:
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "pairwise losses give first-order gradients only (create_graph=True is not "
+                "supported)"
+            )
+        (grad,) = ctx.saved_tensors
+        return grad * grad_total.unsqueeze(1), None, None

@@ -21,20 +21,23 @@ base-2 log; the pair matrix is processed in row chunks, as every pairwise loss.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
+import torch
 from torch import Tensor
 from torch.nn import functional as nnf
 
 from rankwise.functional._checks import Reduction
-from rankwise.functional._losses.common import finish, pair_sums, prepare
+from rankwise.functional._losses.common import PAIR_CHUNK_ELEMENTS, finish, pair_sums, prepare
 from rankwise.functional._losses.lambda_weights import (
     K_RULES,
     LAMBDA_WEIGHTS,
     KRule,
     LambdaWeighting,
+    RankedPairs,
     pair_keep,
     pair_weights,
+    positional_factor,
     rank_pairs,
 )
 
@@ -93,6 +96,16 @@ def lambda_loss(
             w = w * item_w[:, rows].unsqueeze(2)
         return w
 
+    fused = (
+        lambda_weights in GAIN_GAP_SCHEMES
+        and cap is None
+        and not x.labels.requires_grad
+        and (item_w is None or not item_w.requires_grad)
+    )
+    if fused:
+        total, count = _gain_gap_loss(state, lambda_weights, k, rule, mu, sigma, scale, item_w)
+        values = total / count.clamp(min=1) if per_list == "mean" else total
+        return finish(values, count > 0, x, reduction)
     select = LAMBDA_WEIGHTS.meta(lambda_weights).get("pairs", "ordered")
     total, count = pair_sums(
         state.scores,
@@ -103,6 +116,107 @@ def lambda_loss(
         pair_weights=weight_fn,
         pair_keep=lambda rows: pair_keep(state, rows, k, rule),
         cap=cap,
+        constants=(item_w,),
     )
     values = total / count.clamp(min=1) if per_list == "mean" else total
     return finish(values, count > 0, x, reduction)
+
+
+#: Weightings of the form |G_i - G_j| x (a function of the two positions), which
+#: :class:`_GainGapPairs` computes fused.
+GAIN_GAP_SCHEMES = ("lambdarank", "ndcg_loss2", "ndcg_loss2pp")
+
+
+class _GainGapPairs(torch.autograd.Function):
+    """Per-list :math:`\\sum_{i,j} \\operatorname{relu}(G_i - G_j)\\, F_{ij}\\, c_i\\,
+    \\operatorname{softplus}(\\sigma (s_j - s_i))` (times ``scale``) for lists in predicted
+    order, F a position-only [L, L] factor and c optional item weights, with its gradient
+    taken in the same chunked pass over the pairs.
+
+    relu(G_i - G_j) is the gain gap of the pairs with y_i > y_j (gains are strictly
+    increasing in the label) and 0 for the others; padding selects nothing. Each chunk
+    of rows makes a few [B, rows, L] passes that stay in the cache (the generic path
+    makes about 25, through autograd); the reverse pass scales the stored gradient."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        s: Tensor,
+        gains: Tensor,
+        mask: Tensor,
+        factor: Tensor,
+        item_w: Tensor | None,
+        sigma: float,
+        scale: float,
+        rows_per_chunk: int,
+    ) -> Tensor:
+        length = s.shape[1]
+        # Padding: -inf as i, +inf as j, so every difference with it is -inf (relu: 0).
+        g_row = gains.masked_fill(~mask, -math.inf)
+        g_col = gains.masked_fill(~mask, math.inf)
+        ss = s * sigma
+        want_grad = s.requires_grad
+        grad = torch.zeros_like(s)
+        total = s.new_zeros(s.shape[0])
+        for start in range(0, length, rows_per_chunk):
+            rows = slice(start, min(start + rows_per_chunk, length))
+            w = torch.sub(g_row[:, rows, None], g_col[:, None, :]).relu_()
+            w.mul_(factor[rows])
+            if item_w is not None:
+                w.mul_(item_w[:, rows, None])
+            z = torch.sub(ss[:, None, :], ss[:, rows, None])  # sigma (s_j - s_i)
+            total += torch.einsum("bij,bij->b", w, nnf.softplus(z))
+            if want_grad:
+                w.mul_(z.sigmoid_())  # d softplus(z) / dz
+                grad[:, rows] -= w.sum(dim=2)
+                grad += w.sum(dim=1)
+        ctx.save_for_backward(grad.mul_(sigma * scale))
+        return total.mul_(scale)
+
+    @staticmethod
+    def backward(ctx: Any, grad_total: Tensor) -> tuple[Tensor | None, ...]:
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "lambda_loss gives first-order gradients only (create_graph=True is not supported)"
+            )
+        (grad,) = ctx.saved_tensors
+        return grad * grad_total.unsqueeze(1), None, None, None, None, None, None, None
+
+
+def _ordered_pairs(labels: Tensor, mask: Tensor) -> Tensor:
+    """[B]: the number of pairs of real items with y_i > y_j, from sorted labels."""
+    y = labels.masked_fill(~mask, math.inf)
+    ordered = y.sort(dim=1).values
+    below = torch.searchsorted(ordered, y, side="left")
+    return (below * mask).sum(dim=1).to(labels.dtype)
+
+
+def _gain_gap_loss(
+    state: RankedPairs,
+    scheme: LambdaWeighting,
+    k: int | None,
+    rule: KRule,
+    mu: float,
+    sigma: float,
+    scale: float,
+    item_w: Tensor | None,
+) -> tuple[Tensor, Tensor]:
+    """(total, count) of LambdaLoss with a gain-gap weighting (:class:`_GainGapPairs`)."""
+    length = state.length
+    every = slice(0, length)
+    factor = positional_factor(state, scheme, every, k=k, k_rule=rule, mu=mu, light_discount=False)
+    assert factor is not None
+    keep = pair_keep(state, every, k, rule)
+    factor = factor.expand(length, length) if keep is None else factor * keep[0]
+    rows = max(1, PAIR_CHUNK_ELEMENTS // max(1, state.scores.shape[0] * length))
+    total = _GainGapPairs.apply(  # type: ignore[no-untyped-call]
+        state.scores, state.gains, state.mask, factor, item_w, sigma, scale, rows
+    )
+    count = _ordered_pairs(state.labels, state.mask)
+    if keep is not None and k is not None:  # both in the top k ("both"), not both beyond
+        top = state.mask & (torch.arange(length, device=state.mask.device) < k)
+        inside = _ordered_pairs(state.labels, top)
+        count = (
+            inside if rule == "both" else count - _ordered_pairs(state.labels, state.mask & ~top)
+        )
+    return total, count

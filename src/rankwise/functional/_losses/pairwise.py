@@ -84,7 +84,14 @@ def _pairwise(
     weight_fn = _weight_fn(item_w, matrix, state, lambda_weights, k, k_rule, mu, light_discount)
     keep_fn = None if state is None else (lambda rows: pair_keep(state, rows, k, k_rule))
     total, count = pair_sums(
-        s, y, m, pair_loss, select=select, pair_weights=weight_fn, pair_keep=keep_fn
+        s,
+        y,
+        m,
+        pair_loss,
+        select=select,
+        pair_weights=weight_fn,
+        pair_keep=keep_fn,
+        constants=(item_w, matrix),
     )
     values = total / count.clamp(min=1) if per_list == "mean" else total
     return finish(values, count > 0, x, reduction)
@@ -417,5 +424,12 @@ def mw_loss(
     binary = (x.labels >= threshold).to(x.scores.dtype)
     matrix = None if pair_weights is None else pair_weights.to(x.scores)
     weight_fn = _weight_fn(x.item_weights, matrix, None, None, None, "both", 10.0, False)
-    total, count = pair_sums(x.scores, binary, x.mask, _logistic, pair_weights=weight_fn)
+    total, count = pair_sums(
+        x.scores,
+        binary,
+        x.mask,
+        _logistic,
+        pair_weights=weight_fn,
+        constants=(x.item_weights, matrix),
+    )
     return finish(total / count.clamp(min=1), count > 0, x, reduction)
