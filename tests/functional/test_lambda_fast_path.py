@@ -2,7 +2,7 @@
 NDCG-Loss2++) against the generic pair path traced by autograd (the one the allRank and
 Rax golden files check), in float64: values, gradients and the pair counts behind
 ``per_list="mean"`` and the lists without signal, with ties, padding anywhere, empty
-lists, both cut-off rules and item weights."""
+lists, both cut-off rules, item weights and allRank's eps floor (pair losses capped)."""
 
 from __future__ import annotations
 

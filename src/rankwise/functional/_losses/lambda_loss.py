@@ -98,12 +98,11 @@ def lambda_loss(
 
     fused = (
         lambda_weights in GAIN_GAP_SCHEMES
-        and cap is None
         and not x.labels.requires_grad
         and (item_w is None or not item_w.requires_grad)
     )
     if fused:
-        total, count = _gain_gap_loss(state, lambda_weights, k, rule, mu, sigma, scale, item_w)
+        total, count = _gain_gap_loss(state, lambda_weights, k, rule, mu, sigma, scale, cap, item_w)
         values = total / count.clamp(min=1) if per_list == "mean" else total
         return finish(values, count > 0, x, reduction)
     select = LAMBDA_WEIGHTS.meta(lambda_weights).get("pairs", "ordered")
@@ -131,7 +130,8 @@ class _GainGapPairs(torch.autograd.Function):
     """Per-list :math:`\\sum_{i,j} \\operatorname{relu}(G_i - G_j)\\, F_{ij}\\, c_i\\,
     \\operatorname{softplus}(\\sigma (s_j - s_i))` (times ``scale``) for lists in predicted
     order, F a position-only [L, L] factor and c optional item weights, with its gradient
-    taken in the same chunked pass over the pairs.
+    taken in the same chunked pass over the pairs. With ``cap`` (``eps > 0``) a pair's
+    term is :math:`\\min(w \\min(\\ell, \\text{cap}), \\text{cap})`, as the generic path.
 
     relu(G_i - G_j) is the gain gap of the pairs with y_i > y_j (gains are strictly
     increasing in the label) and 0 for the others; padding selects nothing. Each chunk
@@ -148,6 +148,7 @@ class _GainGapPairs(torch.autograd.Function):
         item_w: Tensor | None,
         sigma: float,
         scale: float,
+        cap: float | None,
         rows_per_chunk: int,
     ) -> Tensor:
         length = s.shape[1]
@@ -165,13 +166,20 @@ class _GainGapPairs(torch.autograd.Function):
             if item_w is not None:
                 w.mul_(item_w[:, rows, None])
             z = torch.sub(ss[:, None, :], ss[:, rows, None])  # sigma (s_j - s_i)
-            total += torch.einsum("bij,bij->b", w, nnf.softplus(z))
+            if cap is None:
+                total += torch.einsum("bij,bij->b", w, nnf.softplus(z)).mul_(scale)
+            else:  # min(w min(nll, cap), cap): no gradient where either bound holds
+                nll = nnf.softplus(z).mul_(scale)
+                pair = w * nll.clamp(max=cap)
+                keep = (nll <= cap) & (pair <= cap)
+                total += pair.clamp_(max=cap).sum(dim=(1, 2))
+                w.mul_(keep)
             if want_grad:
                 w.mul_(z.sigmoid_())  # d softplus(z) / dz
                 grad[:, rows] -= w.sum(dim=2)
                 grad += w.sum(dim=1)
         ctx.save_for_backward(grad.mul_(sigma * scale))
-        return total.mul_(scale)
+        return total
 
     @staticmethod
     def backward(ctx: Any, grad_total: Tensor) -> tuple[Tensor | None, ...]:
@@ -180,7 +188,7 @@ class _GainGapPairs(torch.autograd.Function):
                 "lambda_loss gives first-order gradients only (create_graph=True is not supported)"
             )
         (grad,) = ctx.saved_tensors
-        return grad * grad_total.unsqueeze(1), None, None, None, None, None, None, None
+        return grad * grad_total.unsqueeze(1), None, None, None, None, None, None, None, None
 
 
 def _ordered_pairs(labels: Tensor, mask: Tensor) -> Tensor:
@@ -199,6 +207,7 @@ def _gain_gap_loss(
     mu: float,
     sigma: float,
     scale: float,
+    cap: float | None,
     item_w: Tensor | None,
 ) -> tuple[Tensor, Tensor]:
     """(total, count) of LambdaLoss with a gain-gap weighting (:class:`_GainGapPairs`)."""
@@ -210,7 +219,7 @@ def _gain_gap_loss(
     factor = factor.expand(length, length) if keep is None else factor * keep[0]
     rows = max(1, PAIR_CHUNK_ELEMENTS // max(1, state.scores.shape[0] * length))
     total = _GainGapPairs.apply(  # type: ignore[no-untyped-call]
-        state.scores, state.gains, state.mask, factor, item_w, sigma, scale, rows
+        state.scores, state.gains, state.mask, factor, item_w, sigma, scale, cap, rows
     )
     count = _ordered_pairs(state.labels, state.mask)
     if keep is not None and k is not None:  # both in the top k ("both"), not both beyond
