@@ -70,3 +70,16 @@ def test_fused_lambda_loss_refuses_second_order_gradients():
     assert torch.isfinite(grad).all()
     with pytest.raises(RuntimeError, match="first-order gradients only"):
         torch.autograd.grad(lambda_loss(s, y), s, create_graph=True)
+
+
+def test_fused_lambda_loss_on_lists_longer_than_the_cached_factor():
+    """Past 2048 items the position factor is made per chunk instead of once."""
+    g = torch.Generator().manual_seed(11)
+    s = torch.randn(2, 2100, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (2, 2100), generator=g).to(torch.float64)
+    mask = torch.rand(2, 2100, generator=g) > 0.2
+    kw = dict(lambda_weights="ndcg_loss2pp", k=1500, k_rule="either")
+    fused, g_fused = run(s, y, mask, None, False, **kw)
+    traced, g_traced = run(s, y, mask, None, True, **kw)
+    assert torch.allclose(fused, traced, rtol=1e-10)
+    assert torch.allclose(g_fused, g_traced, rtol=1e-8, atol=1e-14)

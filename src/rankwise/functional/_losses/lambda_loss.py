@@ -21,6 +21,7 @@ base-2 log; the pair matrix is processed in row chunks, as every pairwise loss.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
@@ -129,9 +130,10 @@ GAIN_GAP_SCHEMES = ("lambdarank", "ndcg_loss2", "ndcg_loss2pp")
 class _GainGapPairs(torch.autograd.Function):
     """Per-list :math:`\\sum_{i,j} \\operatorname{relu}(G_i - G_j)\\, F_{ij}\\, c_i\\,
     \\operatorname{softplus}(\\sigma (s_j - s_i))` (times ``scale``) for lists in predicted
-    order, F a position-only [L, L] factor and c optional item weights, with its gradient
-    taken in the same chunked pass over the pairs. With ``cap`` (``eps > 0``) a pair's
-    term is :math:`\\min(w \\min(\\ell, \\text{cap}), \\text{cap})`, as the generic path.
+    order, F a position-only factor ([rows, L] per chunk from ``factor``) and c optional
+    item weights, with its gradient taken in the same chunked pass over the pairs. With
+    ``cap`` (``eps > 0``) a pair's term is
+    :math:`\\min(w \\min(\\ell, \\text{cap}), \\text{cap})`, as in the generic path.
 
     relu(G_i - G_j) is the gain gap of the pairs with y_i > y_j (gains are strictly
     increasing in the label) and 0 for the others; padding selects nothing. Each chunk
@@ -144,7 +146,7 @@ class _GainGapPairs(torch.autograd.Function):
         s: Tensor,
         gains: Tensor,
         mask: Tensor,
-        factor: Tensor,
+        factor: Callable[[slice], Tensor],
         item_w: Tensor | None,
         sigma: float,
         scale: float,
@@ -162,7 +164,7 @@ class _GainGapPairs(torch.autograd.Function):
         for start in range(0, length, rows_per_chunk):
             rows = slice(start, min(start + rows_per_chunk, length))
             w = torch.sub(g_row[:, rows, None], g_col[:, None, :]).relu_()
-            w.mul_(factor[rows])
+            w.mul_(factor(rows))
             if item_w is not None:
                 w.mul_(item_w[:, rows, None])
             z = torch.sub(ss[:, None, :], ss[:, rows, None])  # sigma (s_j - s_i)
@@ -212,17 +214,26 @@ def _gain_gap_loss(
 ) -> tuple[Tensor, Tensor]:
     """(total, count) of LambdaLoss with a gain-gap weighting (:class:`_GainGapPairs`)."""
     length = state.length
-    every = slice(0, length)
-    factor = positional_factor(state, scheme, every, k=k, k_rule=rule, mu=mu, light_discount=False)
-    assert factor is not None
-    keep = pair_keep(state, every, k, rule)
-    factor = factor.expand(length, length) if keep is None else factor * keep[0]
+
+    def rows_factor(rows: slice) -> Tensor:
+        f = positional_factor(state, scheme, rows, k=k, k_rule=rule, mu=mu, light_discount=False)
+        assert f is not None
+        keep = pair_keep(state, rows, k, rule)
+        return f if keep is None else f * keep[0]
+
+    # The factor depends on positions only: made once for lists up to 2048 long (16 MiB),
+    # per chunk for longer ones (its [L, L] would outgrow the chunks' memory).
+    whole = rows_factor(slice(0, length)) if length <= 2048 else None
+
+    def factor(rows: slice) -> Tensor:
+        return rows_factor(rows) if whole is None else whole[rows]
+
     rows = max(1, PAIR_CHUNK_ELEMENTS // max(1, state.scores.shape[0] * length))
     total = _GainGapPairs.apply(  # type: ignore[no-untyped-call]
         state.scores, state.gains, state.mask, factor, item_w, sigma, scale, cap, rows
     )
     count = _ordered_pairs(state.labels, state.mask)
-    if keep is not None and k is not None:  # both in the top k ("both"), not both beyond
+    if k is not None and rule in ("both", "either"):  # both in the top k, or not both beyond
         top = state.mask & (torch.arange(length, device=state.mask.device) < k)
         inside = _ordered_pairs(state.labels, top)
         count = (
