@@ -9,8 +9,8 @@ Weights: ``weights`` [B] per list, or [B, L] per item (the pair (i, j) takes the
 of its preferred item i, as Rax); ``pair_weights`` [B, L, L] per pair, e.g. bids or
 values for welfare-weighted CTR ranking (Lyu et al. 2023) or lambda weights from
 :mod:`rankwise.functional._losses.lambda_weights` (``lambda_weights=`` builds them). The
-pair matrix is processed in row chunks with activation checkpointing, so long lists fit
-in memory (see :func:`rankwise.functional._losses.common.pair_sums`).
+pair matrix is processed in row chunks whose gradients are taken as they go, so long
+lists fit in memory (see :func:`rankwise.functional._losses.common.pair_sums`).
 """
 
 from __future__ import annotations
