@@ -39,6 +39,8 @@ class RankingBatch:
         mask: [B, L] bool, True marks a real item.
         qids: [B] the query identifiers (numpy; metadata, never moved to a device).
         query_index: [B] int64 position of each query in its data set.
+        teacher: [B, L] float32 teacher scores (distillation), zeros at padded
+            positions; None when the data set carries none.
     """
 
     features: torch.Tensor
@@ -46,6 +48,7 @@ class RankingBatch:
     mask: torch.Tensor
     qids: npt.NDArray[Any]
     query_index: torch.Tensor
+    teacher: torch.Tensor | None = None
 
     @property
     def batch_size(self) -> int:
@@ -68,6 +71,9 @@ class RankingBatch:
             mask=self.mask.to(device, non_blocking=non_blocking),
             qids=self.qids,
             query_index=self.query_index.to(device, non_blocking=non_blocking),
+            teacher=None
+            if self.teacher is None
+            else self.teacher.to(device, non_blocking=non_blocking),
         )
 
     def pin_memory(self) -> RankingBatch:
@@ -78,6 +84,7 @@ class RankingBatch:
             mask=self.mask.pin_memory(),
             qids=self.qids,
             query_index=self.query_index.pin_memory(),
+            teacher=None if self.teacher is None else self.teacher.pin_memory(),
         )
 
 
@@ -88,20 +95,37 @@ class QueryItem(NamedTuple):
     labels: npt.NDArray[np.float32]
     qid: Any
     position: int
+    teacher: npt.NDArray[np.float32] | None = None
 
 
 class RankingDataset(Dataset[QueryItem]):
-    """The queries of a :class:`RankingData`, one item per query (views, no copies)."""
+    """The queries of a :class:`RankingData`, one item per query (views, no copies).
 
-    def __init__(self, data: RankingData) -> None:
+    ``teacher``: optional scores, one per document of ``data`` in its order (a teacher
+    model's, for distillation); each item then carries its query's slice.
+    """
+
+    def __init__(self, data: RankingData, teacher: npt.ArrayLike | None = None) -> None:
         self.data = data
+        self.teacher: npt.NDArray[np.float32] | None = None
+        if teacher is not None:
+            t = np.asarray(teacher, dtype=np.float32).reshape(-1)
+            if t.shape != (data.num_documents,):
+                raise ValueError(f"teacher scores: got {t.size} for {data.num_documents} documents")
+            if not np.isfinite(t).all():
+                raise ValueError("teacher scores contain NaN or inf")
+            self.teacher = t
 
     def __len__(self) -> int:
         return self.data.num_queries
 
     def __getitem__(self, index: int) -> QueryItem:
         features, labels = self.data.query(index)
-        return QueryItem(features, labels, self.data.qids[index], int(index))
+        teacher = None
+        if self.teacher is not None:
+            lo, hi = self.data.query_offsets[index], self.data.query_offsets[index + 1]
+            teacher = self.teacher[lo:hi]
+        return QueryItem(features, labels, self.data.qids[index], int(index), teacher)
 
     def list_lengths(self) -> npt.NDArray[np.int64]:
         """[Q] documents per query."""
@@ -182,19 +206,22 @@ class RankingCollator:
         features = torch.zeros((batch, length, width), dtype=torch.float32)
         labels = torch.zeros((batch, length), dtype=torch.float32)
         mask = torch.zeros((batch, length), dtype=torch.bool)
+        with_teacher = bool(items) and items[0].teacher is not None
+        teacher = torch.zeros((batch, length), dtype=torch.float32) if with_teacher else None
         f_np, y_np, m_np = features.numpy(), labels.numpy(), mask.numpy()
+        t_np = teacher.numpy() if teacher is not None else None
         for b, (item, rows) in enumerate(zip(items, chosen, strict=True)):
             k = rows.size
-            if k == item.labels.size:
-                f_np[b, :k] = item.features
-                y_np[b, :k] = item.labels
-            else:
-                f_np[b, :k] = item.features[rows]
-                y_np[b, :k] = item.labels[rows]
+            whole = k == item.labels.size
+            f_np[b, :k] = item.features if whole else item.features[rows]
+            y_np[b, :k] = item.labels if whole else item.labels[rows]
+            if t_np is not None:
+                assert item.teacher is not None
+                t_np[b, :k] = item.teacher if whole else item.teacher[rows]
             m_np[b, :k] = True
         qids = np.array([item.qid for item in items])
         index = torch.tensor([item.position for item in items], dtype=torch.int64)
-        return RankingBatch(features, labels, mask, qids, index)
+        return RankingBatch(features, labels, mask, qids, index, teacher)
 
     def _sample(self, item: QueryItem) -> npt.NDArray[np.int64]:
         n = item.labels.size
@@ -230,6 +257,7 @@ def make_loader(
     keep_relevant: bool = True,
     num_workers: int = 0,
     pin_memory: bool = False,
+    teacher: npt.ArrayLike | None = None,
 ) -> DataLoader[QueryItem]:
     """A ``DataLoader`` of :class:`RankingBatch` over the queries of ``data``.
 
@@ -237,10 +265,11 @@ def make_loader(
     Evaluation: the defaults (no shuffling, no sampling: every document counts).
     The same ``generator`` drives batch order and list sampling, so a seed fixes both.
     With ``num_workers > 0`` each worker samples from a copy of the generator; keep the
-    default 0 when list sampling must be reproducible across worker counts.
+    default 0 when list sampling must be reproducible across worker counts. ``teacher``
+    (one score per document) gives every batch its ``teacher`` scores.
     """
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
-    dataset = RankingDataset(data)
+    dataset = RankingDataset(data, teacher)
     collate = RankingCollator(
         slate_length=slate_length,
         max_list_length=max_list_length,

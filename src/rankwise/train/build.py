@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from rich.console import Console
 from torch import nn
@@ -108,6 +109,22 @@ def check_components(config: RunConfig) -> None:
         build_check("scheduler", config.scheduler, "scheduler")
     for i, t in enumerate(config.data.transform):
         build_check("transform", t, f"data.transform[{i}]")
+    distill = config.training.distill
+    if distill is not None:
+        where = "training.distill.teacher"
+        if model_kind(distill.teacher.name, where) != "gbdt_model":
+            raise ConfigError(
+                f"{where}.name: the teacher must be a gradient-boosted model "
+                f"({', '.join(GBDT_MODELS.names())}), got {distill.teacher.name!r}"
+            )
+        build_check("gbdt_model", distill.teacher, where)
+        if model_kind(config.model.name) != "model":
+            raise ConfigError(
+                "training.distill: distillation trains a neural feature ranker; "
+                f"model {config.model.name!r} is not one"
+            )
+        if config.data.stream:
+            raise ConfigError("training.distill: streamed training data is not supported")
 
 
 def build_check(kind: str, component: Component, where: str) -> None:
@@ -239,6 +256,7 @@ def build_loaders(
     *,
     seed: int = 0,
     transform: FeatureTransform | None = None,
+    teacher: npt.NDArray[np.float32] | None = None,
 ) -> tuple[Any, DataLoader[Any] | None]:
     """The shuffled, seeded training loader and the validation loader (every document).
 
@@ -248,7 +266,8 @@ def build_loaders(
     trains on the batches of 2 processes with b — and each process validates every W-th
     query (the task gathers the per-query values). A shard directory as ``data.train``
     streams (:class:`~rankwise.data.streaming.ShardStream`, each process its own row
-    groups) with the fitted ``transform`` applied per row group."""
+    groups) with the fitted ``transform`` applied per row group. ``teacher`` (one score
+    per training document) puts teacher scores into the training batches."""
     world, rank = world_size(), process_rank()
     train_loader: Any
     if streams_training_data(config):
@@ -272,7 +291,7 @@ def build_loaders(
             generator=torch.Generator().manual_seed(seed * 7919 + rank),
         )
         train_loader = DataLoader(
-            RankingDataset(train),
+            RankingDataset(train, teacher),
             batch_sampler=sampler,
             collate_fn=collate,
             num_workers=config.data.num_workers,
@@ -285,6 +304,7 @@ def build_loaders(
             generator=generator,
             max_list_length=config.data.max_list_length,
             num_workers=config.data.num_workers,
+            teacher=teacher,
         )
     if valid is not None and world > 1:
         valid = valid.select_queries(np.arange(rank, valid.num_queries, world))
@@ -480,15 +500,17 @@ def build_trainer(
     console: Console,
     stop_after: int | None = None,
     transform: FeatureTransform | None = None,
+    teacher: npt.NDArray[np.float32] | None = None,
 ) -> Trainer:
     """The trainer of one neural ranker with the callbacks its config asks for, writing
     into ``run_dir``; ``static`` goes into every checkpoint (model-independent facts of the
-    run: transform, config, metrics)."""
+    run: transform, config, metrics). ``teacher``: out-of-fold teacher scores of the
+    training documents (``training.distill``)."""
     loss = build_loss(config)
     optimizer = build_optimizer(config, model)
     generator = torch.Generator().manual_seed(seed)
     train_loader, valid_loader = build_loaders(
-        config, train, valid, generator, seed=seed, transform=transform
+        config, train, valid, generator, seed=seed, transform=transform, teacher=teacher
     )
     callbacks = build_callbacks(
         config,
@@ -500,8 +522,13 @@ def build_trainer(
         has_valid=valid_loader is not None,
         stop_after=stop_after,
     )
+    distill = config.training.distill
     task = ListRankingTask(
-        loss, validation_metrics(config), input_noise=config.training.input_noise
+        loss,
+        validation_metrics(config),
+        input_noise=config.training.input_noise,
+        distill_weight=None if distill is None else distill.weight,
+        distill_temperature=1.0 if distill is None else distill.temperature,
     )
     return trainer_for(
         config,

@@ -130,6 +130,24 @@ class EarlyStoppingConfig(_Strict):
         return v if v == "loss" else parse_metric(v).key
 
 
+class DistillConfig(_Strict):
+    """``training.distill``: listwise distillation from a gradient-boosted teacher.
+
+    The teacher (a GBDT model spec, e.g. ``{name: lightgbm, params: {objective:
+    lambdarank}}``) is trained ``folds`` times, each time without one part of the
+    training queries, and scores that part (out-of-fold scores: a teacher scoring its own
+    training lists would only echo their labels); the scores are standardized per list.
+    The neural ranker then minimises ``(1 - weight) * loss + weight * PLD`` with PLD the
+    Plackett-Luce distillation loss (:func:`rankwise.functional.pl_distillation_loss`:
+    labels first, teacher order within ties, steps weighted by the teacher's softmax at
+    ``temperature``)."""
+
+    teacher: Component
+    weight: float = Field(0.5, gt=0, le=1)
+    temperature: float = Field(1.0, gt=0)
+    folds: int = Field(5, ge=2)
+
+
 class TrainingConfig(_Strict):
     """``training``: epochs, early stopping, clipping, EMA, ensemble, autocast, logs."""
 
@@ -147,6 +165,7 @@ class TrainingConfig(_Strict):
     # DASALC's input noise (Qin et al., ICLR 2021): Gaussian noise of this standard
     # deviation added to the (transformed) features of real items in training batches
     input_noise: float | None = Field(None, gt=0)
+    distill: DistillConfig | None = None
 
 
 def _default_metrics() -> list[str]:

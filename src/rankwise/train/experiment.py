@@ -52,6 +52,7 @@ from rankwise.train.build import (
 )
 from rankwise.train.checkpoint import Checkpoint
 from rankwise.train.config import RunConfig, dump_config
+from rankwise.train.distill import teacher_scores
 from rankwise.train.predict import predict_scores
 from rankwise.train.rundir import RunDirectory
 from rankwise.train.trainer import TrainResult
@@ -103,6 +104,7 @@ def _train_member(
     resume: bool,
     stop_after: int | None,
     transform: FeatureTransform | None = None,
+    teacher: npt.NDArray[np.float32] | None = None,
 ) -> tuple[nn.Module, TrainResult]:
     """Build and train one neural ranker (one ensemble member) into ``run_dir``; the
     returned model has the best epoch's weights."""
@@ -120,6 +122,7 @@ def _train_member(
         console=console,
         stop_after=stop_after,
         transform=transform if streams_training_data(config) else None,
+        teacher=teacher,
     )
     can_resume = resume and run_dir.last_checkpoint.exists()
     result = trainer.fit(resume_from=run_dir.last_checkpoint if can_resume else None)
@@ -305,6 +308,21 @@ def _run(
         if valid is not None:
             summary.best_valid = _valid_value(config, valid, gbdt.predict(valid))
     else:
+        teacher = None
+        if config.training.distill is not None:
+            d = config.training.distill
+            console.print(
+                f"distillation: out-of-fold {d.teacher.name} teacher over {d.folds} parts "
+                f"of the training queries, PLD weight {d.weight}"
+            )
+            teacher = teacher_scores(
+                train,
+                valid,
+                {"name": d.teacher.name, "params": dict(d.teacher.params)},
+                folds=d.folds,
+                seed=config.seed,
+                log=console.print,
+            )
         members = config.training.ensemble
         trained: list[tuple[nn.Module, TrainResult]] = []
         for member in range(members):
@@ -321,6 +339,7 @@ def _run(
                 resume,
                 stop_after,
                 transform,
+                teacher,
             )
             if members > 1:
                 console.print(f"member {member + 1}/{members}: best epoch {result.best_epoch}")

@@ -46,6 +46,7 @@ from rankwise.distributed import (
     gather_rows,
     world_size,
 )
+from rankwise.functional import pl_distillation_loss
 from rankwise.metrics.accumulator import MetricAccumulator
 from rankwise.metrics.recommendation import full_ranking_metrics
 from rankwise.metrics.retrieval import retrieval_metrics
@@ -93,6 +94,10 @@ class ListRankingTask:
             (the model in train mode) Gaussian noise of this standard deviation is added
             to the features of real items, drawn from the global torch generator; None
             (default) adds none. Validation and prediction see the features as they are.
+        distill_weight: with teacher scores in the training batches (``training.distill``),
+            the training loss is ``(1 - w) * loss + w * PLD`` (Plackett-Luce distillation,
+            :func:`rankwise.functional.pl_distillation_loss`, at ``distill_temperature``);
+            None (default) trains on ``loss`` alone. Validation uses ``loss`` alone.
     """
 
     gathers_across_ranks = True
@@ -103,10 +108,18 @@ class ListRankingTask:
         metrics: Sequence[str] = ("ndcg@10",),
         *,
         input_noise: float | None = None,
+        distill_weight: float | None = None,
+        distill_temperature: float = 1.0,
     ):
         if input_noise is not None and input_noise <= 0:
             raise ValueError(f"input_noise must be > 0 (or None), got {input_noise}")
+        if distill_weight is not None and not 0 < distill_weight <= 1:
+            raise ValueError(f"distill_weight must be in (0, 1] (or None), got {distill_weight}")
+        if distill_temperature <= 0:
+            raise ValueError(f"distill_temperature must be > 0, got {distill_temperature}")
         self.input_noise = input_noise
+        self.distill_weight = distill_weight
+        self.distill_temperature = distill_temperature
         self.loss_fn = loss
         self.metrics = [parse_metric(m).key for m in metrics]
         if not self.metrics:
@@ -129,8 +142,20 @@ class ListRankingTask:
     def loss(self, outputs: Tensor, batch: RankingBatch) -> Tensor:
         """The training loss of the global batch (:func:`gather_lists`; this process's
         batch when not distributed)."""
-        scores, mask, (labels,) = gather_lists(outputs.float(), batch.mask, batch.labels)
-        return self.loss_fn(scores, labels, mask=mask)
+        if self.distill_weight is None:
+            scores, mask, (labels,) = gather_lists(outputs.float(), batch.mask, batch.labels)
+            return self.loss_fn(scores, labels, mask=mask)
+        if batch.teacher is None:
+            raise ValueError("distillation needs teacher scores in the training batches")
+        scores, mask, (labels, teacher) = gather_lists(
+            outputs.float(), batch.mask, batch.labels, batch.teacher
+        )
+        assert labels is not None and teacher is not None
+        w = self.distill_weight
+        pld = pl_distillation_loss(
+            scores, teacher, labels, mask=mask, temperature=self.distill_temperature
+        )
+        return (1.0 - w) * self.loss_fn(scores, labels, mask=mask) + w * pld
 
     def local_loss(self, outputs: Tensor, batch: RankingBatch) -> Tensor:
         """The loss of this process's batch (validation)."""
