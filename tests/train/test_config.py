@@ -159,6 +159,7 @@ def test_the_shipped_mq2008_configs_are_the_benchmark_validated_systems():
 
     configs = Path(__file__).resolve().parents[2] / "configs"
     pairs = {
+        "mq2008-context-listnet-pld.yaml": "context-listnet-pld",
         "mq2008-context-listnet.yaml": "context-listnet",
         "mq2008-context-neuralndcg.yaml": "context-neuralndcg",
         "mq2008-lightgbm.yaml": "lightgbm-lambdarank",
@@ -179,8 +180,9 @@ def test_the_shipped_mq2008_configs_are_the_benchmark_validated_systems():
             assert shipped.data.batch_size == bench.data.batch_size, name
             assert shipped.data.transform == bench.data.transform, name
             t, b = shipped.training, bench.training
-            assert (t.epochs, t.grad_clip, t.early_stopping) == (
+            assert (t.epochs, t.grad_clip, t.early_stopping, t.distill) == (
                 b.epochs,
                 b.grad_clip,
                 b.early_stopping,
+                b.distill,
             ), name

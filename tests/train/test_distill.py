@@ -47,6 +47,22 @@ def test_teacher_scores_are_out_of_fold_and_standardized_per_list():
     assert not np.allclose(scores, seen.predict(data), atol=1e-3)
 
 
+def test_repeated_cross_fitting_averages_other_partitions():
+    data = _data()
+    once = teacher_scores(data, None, TEACHER, folds=3, seed=1)
+    twice = teacher_scores(data, None, TEACHER, folds=3, repeats=2, seed=1)
+    again = teacher_scores(data, None, TEACHER, folds=3, seed=2)
+    assert not np.allclose(once, twice)
+    # the average of the two partitions' scores (seeds 1 and 2), standardized again
+    offsets = data.query_offsets
+    for q in range(data.num_queries):
+        lo, hi = offsets[q], offsets[q + 1]
+        mean = (once[lo:hi].astype(np.float64) + again[lo:hi]) / 2
+        if hi - lo > 1 and mean.std() > 0:
+            expected = (mean - mean.mean()) / mean.std()
+            assert np.allclose(twice[lo:hi], expected, atol=1e-4)
+
+
 def test_teacher_scores_need_enough_queries():
     with pytest.raises(ValueError, match="cannot be split in 5 parts"):
         teacher_scores(_data(queries=4), None, TEACHER, folds=5)

@@ -136,7 +136,8 @@ class DistillConfig(_Strict):
     The teacher (a GBDT model spec, e.g. ``{name: lightgbm, params: {objective:
     lambdarank}}``) is trained ``folds`` times, each time without one part of the
     training queries, and scores that part (out-of-fold scores: a teacher scoring its own
-    training lists would only echo their labels); the scores are standardized per list.
+    training lists would only echo their labels), ``repeats`` times on other partitions
+    (averaged); the scores are standardized per list.
     The neural ranker then minimises ``(1 - weight) * loss + weight * PLD`` with PLD the
     Plackett-Luce distillation loss (:func:`rankwise.functional.pl_distillation_loss`:
     labels first, teacher order within ties, steps weighted by the teacher's softmax at
@@ -146,6 +147,7 @@ class DistillConfig(_Strict):
     weight: float = Field(0.5, gt=0, le=1)
     temperature: float = Field(1.0, gt=0)
     folds: int = Field(5, ge=2)
+    repeats: int = Field(1, ge=1)
 
 
 class TrainingConfig(_Strict):

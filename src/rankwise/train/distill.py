@@ -28,6 +28,7 @@ def teacher_scores(
     teacher: dict[str, Any],
     *,
     folds: int = 5,
+    repeats: int = 1,
     seed: int = 0,
     log: Callable[[str], None] | None = None,
 ) -> npt.NDArray[np.float32]:
@@ -36,7 +37,9 @@ def teacher_scores(
     ``teacher`` is a GBDT model spec (``{"name": "lightgbm", "params": {...}}``, a
     ``gbdt_model`` registry entry); each of its ``folds`` fits uses ``valid`` for early
     stopping where the model does. Queries are assigned to parts at random from
-    ``seed``. A list of one document, or whose scores are all equal, gets zeros.
+    ``seed``; with ``repeats`` > 1 the whole cross-fitting runs again on other
+    assignments and the standardized scores are averaged (less dependence on one
+    partition). A list of one document, or whose scores are all equal, gets zeros.
 
     Raises:
         ValueError: fewer training queries than ``folds``.
@@ -47,6 +50,22 @@ def teacher_scores(
         raise ValueError(
             f"teacher_scores: {train.num_queries} training queries cannot be split in {folds} parts"
         )
+    if repeats < 1:
+        raise ValueError(f"teacher_scores: repeats must be >= 1, got {repeats}")
+    total = np.zeros(train.num_documents, dtype=np.float64)
+    for r in range(repeats):
+        total += _out_of_fold(train, valid, teacher, folds, seed + r, log)
+    return _standardize_per_list(total / repeats, train.query_offsets).astype(np.float32)
+
+
+def _out_of_fold(
+    train: RankingData,
+    valid: RankingData | None,
+    teacher: dict[str, Any],
+    folds: int,
+    seed: int,
+    log: Callable[[str], None] | None,
+) -> npt.NDArray[np.float64]:
     rng = np.random.default_rng(seed)
     part = rng.permutation(np.arange(train.num_queries) % folds)
     offsets = train.query_offsets
@@ -56,12 +75,11 @@ def teacher_scores(
         held = np.flatnonzero(part == p)
         model = build("gbdt_model", {"name": teacher["name"], "params": params})
         model.fit(train.select_queries(np.flatnonzero(part != p)), valid, log=lambda *a, **k: None)
-        predicted = model.predict(train.select_queries(held))
         rows = np.concatenate([np.arange(offsets[q], offsets[q + 1]) for q in held])
-        scores[rows] = predicted
+        scores[rows] = model.predict(train.select_queries(held))
         if log is not None:
             log(f"teacher {teacher['name']}: part {p + 1}/{folds}, {rows.size} documents scored")
-    return _standardize_per_list(scores, offsets).astype(np.float32)
+    return _standardize_per_list(scores, offsets)
 
 
 def _standardize_per_list(

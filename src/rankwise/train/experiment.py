@@ -320,6 +320,7 @@ def _run(
                 valid,
                 {"name": d.teacher.name, "params": dict(d.teacher.params)},
                 folds=d.folds,
+                repeats=d.repeats,
                 seed=config.seed,
                 log=console.print,
             )
