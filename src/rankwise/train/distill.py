@@ -54,7 +54,10 @@ def teacher_scores(
         raise ValueError(f"teacher_scores: repeats must be >= 1, got {repeats}")
     total = np.zeros(train.num_documents, dtype=np.float64)
     for r in range(repeats):
-        total += _out_of_fold(train, valid, teacher, folds, seed + r, log)
+        where = f"teacher {teacher['name']}" + (
+            f", partition {r + 1}/{repeats}" if repeats > 1 else ""
+        )
+        total += _out_of_fold(train, valid, teacher, folds, seed + r, where, log)
     return _standardize_per_list(total / repeats, train.query_offsets).astype(np.float32)
 
 
@@ -64,6 +67,7 @@ def _out_of_fold(
     teacher: dict[str, Any],
     folds: int,
     seed: int,
+    where: str,
     log: Callable[[str], None] | None,
 ) -> npt.NDArray[np.float64]:
     rng = np.random.default_rng(seed)
@@ -78,7 +82,7 @@ def _out_of_fold(
         rows = np.concatenate([np.arange(offsets[q], offsets[q + 1]) for q in held])
         scores[rows] = model.predict(train.select_queries(held))
         if log is not None:
-            log(f"teacher {teacher['name']}: part {p + 1}/{folds}, {rows.size} documents scored")
+            log(f"{where}: part {p + 1}/{folds} scored ({rows.size} documents)")
     return _standardize_per_list(scores, offsets)
 
 
