@@ -407,31 +407,45 @@ class _SinkhornScales(torch.autograd.Function):
             gv = gv + gx * b * kta
             grad_a, grad_b = gx * u_end * kvb, gx * v_end * kta
         grad_k = None
-        if ctx.needs_input_grad[0]:
-            grad_k = torch.empty(
-                (len(u_end), u_end.shape[1], u_end.shape[1]), dtype=u_end.dtype, device=u_end.device
-            )
-        for p, group in zip(ctx.parts, ctx.groups, strict=True):
-            n = len(group.steps)
-            terms = torch.empty(
-                group.us.shape[0], 2 * n + 1, u_end.shape[1], dtype=u_end.dtype, device=u_end.device
-            )
-            _unscale(group, gu[p], gv[p], ctx.eps, terms)
-            if grad_k is None:
-                continue
-            # grad K = sum_t w_t v'_t^T + u_t w2_t^T (+ the bilinear form's term, which
-            # takes the spare rows: terms[:, n] and vs[:, n + 1])
-            if grad_x is not None and a is not None and b is not None:
-                terms[:, n] = grad_x[p].unsqueeze(1) * u_end[p] * a[p]
-                group.vs[:, n + 1] = v_end[p] * b[p]
-            else:
-                terms[:, n] = 0.0
-                group.vs[:, n + 1] = 0.0
-            out = grad_k[p]
-            torch.bmm(terms[:, : n + 1].transpose(1, 2), group.vs[:, 1 : n + 2], out=out)
-            if n:
-                out.baddbmm_(group.us[:, :n].transpose(1, 2), terms[:, n + 1 :])
+        if ctx.needs_input_grad[0]:  # a and b need only the final scales (above)
+            grad_k = _grad_k(ctx.parts, ctx.groups, gu, gv, ctx.eps, grad_x, u_end, v_end, a, b)
         return grad_k, None, None, None, grad_a, grad_b, None, None, None, None, None
+
+
+def _grad_k(
+    parts: list[slice],
+    groups: list[_Scaled],
+    gu: Tensor,
+    gv: Tensor,
+    eps: float,
+    grad_x: Tensor | None,
+    u_end: Tensor,
+    v_end: Tensor,
+    a: Tensor | None,
+    b: Tensor | None,
+) -> Tensor:
+    """The gradient of K: each group's steps walked back (:func:`_unscale`), then
+    grad K = sum_t w_t v'_t^T + u_t w2_t^T (+ the bilinear form's term, which takes the
+    spare rows: terms[:, n] and vs[:, n + 1]) as two matrix products."""
+    length = u_end.shape[1]
+    grad_k = torch.empty((len(u_end), length, length), dtype=u_end.dtype, device=u_end.device)
+    for p, group in zip(parts, groups, strict=True):
+        n = len(group.steps)
+        terms = torch.empty(
+            group.us.shape[0], 2 * n + 1, length, dtype=u_end.dtype, device=u_end.device
+        )
+        _unscale(group, gu[p], gv[p], eps, terms)
+        if grad_x is not None and a is not None and b is not None:
+            terms[:, n] = grad_x[p].unsqueeze(1) * u_end[p] * a[p]
+            group.vs[:, n + 1] = v_end[p] * b[p]
+        else:
+            terms[:, n] = 0.0
+            group.vs[:, n + 1] = 0.0
+        out = grad_k[p]
+        torch.bmm(terms[:, : n + 1].transpose(1, 2), group.vs[:, 1 : n + 2], out=out)
+        if n:
+            out.baddbmm_(group.us[:, :n].transpose(1, 2), terms[:, n + 1 :])
+    return grad_k
 
 
 #: Bytes of K and K^T per group of lists scaled together on the CPU by :func:`sinkhorn`:
@@ -577,8 +591,7 @@ def soft_sort(scores: Tensor, mask: Tensor | None = None, *, temperature: float 
     m = _check(scores, mask, "soft_sort")
     s = scores.masked_fill(~m, 0.0)
     sorted_s = s.masked_fill(~m, float("-inf")).sort(dim=1, descending=True).values
-    n = m.sum(dim=1, keepdim=True)
-    rank_real = torch.arange(s.shape[1], device=s.device).unsqueeze(0) < n
+    rank_real = _real_ranks(m)
     sorted_s = torch.where(rank_real, sorted_s, torch.zeros_like(sorted_s))
     logits = -(sorted_s.unsqueeze(2) - s.unsqueeze(1)).abs() / temperature
     valid = rank_real.unsqueeze(2) & m.unsqueeze(1)
@@ -672,8 +685,7 @@ def sorting_network(
         new_p[:, idx_j] = (1 - al) * p_i + al * p_j
         a, p = new_a, new_p
     p = p[:, :length, :length]
-    n = m.sum(dim=1, keepdim=True)
-    rank_real = torch.arange(length, device=s.device).unsqueeze(0) < n
+    rank_real = _real_ranks(m)
     p = p * (rank_real.unsqueeze(2) & m.unsqueeze(1))
     sorted_scores = torch.where(rank_real, a[:, :length], torch.zeros_like(a[:, :length]))
     return sorted_scores, p
