@@ -26,6 +26,7 @@ Outside ``torch.distributed`` (or with one process) both are no-ops.
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 from typing import Any
 
@@ -97,10 +98,22 @@ class DistributedSession:
         self.started = True
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self.started and dist.is_initialized():
-            dist.destroy_process_group()
-            self.started = False
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if not (self.started and dist.is_initialized()):
+            return
+        if kind is None:
+            # Every process leaves together: a process that tears its group down while
+            # a peer is still finishing (rank 0 writes the report) could abort at exit
+            # (gloo's "terminate called without an active exception").
+            if self.device.type == "cuda":
+                dist.barrier(device_ids=[self.device.index or 0])
+            else:
+                dist.barrier()
+        # objects still holding the group (a DistributedDataParallel in a reference
+        # cycle) are freed now, while the interpreter is alive, not at its finalization
+        gc.collect()
+        dist.destroy_process_group()
+        self.started = False
 
 
 def all_gather_objects(value: Any) -> list[Any]:
