@@ -84,7 +84,7 @@ def test_softmax_cross_entropy_matches_the_log_softmax_definition():
     s, _, mask = random_lists(2)
     p = torch.rand(5, 9, dtype=torch.float64).masked_fill(~mask, 0.0)
     x = prepare("t", s.requires_grad_(True), p, mask, None, "none")
-    value = softmax_cross_entropy(x, p)
+    value = softmax_cross_entropy(x, p, mask.any(dim=1))
     ref_s = s.detach().clone().requires_grad_(True)
     log_p = torch.log_softmax(ref_s.masked_fill(~mask, float("-inf")), dim=1)
     ref = -(p * log_p.masked_fill(~mask, 0.0)).sum(dim=1)
@@ -102,7 +102,7 @@ def test_softmax_cross_entropy_gradcheck_in_scores_and_target():
 
     def f(scores, target):
         x = prepare("t", scores, target, mask, None, "none")
-        return softmax_cross_entropy(x, x.labels)[has]
+        return softmax_cross_entropy(x, x.labels, has)[has]
 
     args = (s.clone().requires_grad_(True), p.clone().requires_grad_(True))
     assert gradcheck(f, args)

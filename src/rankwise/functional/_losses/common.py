@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import functional as nnf
 from torch.utils.checkpoint import checkpoint
 
 from rankwise.functional._checks import (
@@ -159,10 +158,21 @@ def prepare(
     return LossInputs(scores, labels, mask, list_w, item_w)
 
 
-def finish(values: Tensor, qualifies: Tensor, inputs: LossInputs, reduction: Reduction) -> Tensor:
-    """Zero non-qualifying lists, apply list weights, reduce (the one reduction rule)."""
+def finish(
+    values: Tensor,
+    qualifies: Tensor,
+    inputs: LossInputs,
+    reduction: Reduction,
+    *,
+    zeroed: bool = False,
+) -> Tensor:
+    """Zero non-qualifying lists, apply list weights, reduce (the one reduction rule).
+
+    ``zeroed=True``: the caller's values are already exactly 0, with no gradient, at
+    non-qualifying lists (a fused loss that masked them itself)."""
     # masked_fill (not a product): a non-qualifying list's value may be inf or NaN.
-    values = values.masked_fill(~qualifies, 0.0)
+    if not zeroed:
+        values = values.masked_fill(~qualifies, 0.0)
     if inputs.list_weights is not None:
         values = values * inputs.list_weights
     return reduce_lists(values, qualifies, reduction, zeroed=True)
@@ -204,56 +214,69 @@ def log_softmax_masked(scores: Tensor, mask: Tensor) -> Tensor:
 
 
 class _SoftmaxCrossEntropy(torch.autograd.Function):
-    """Autograd function of :func:`softmax_cross_entropy`."""
+    r"""Autograd function of :func:`softmax_cross_entropy`: the forward pass keeps the
+    log-softmax, the backward pass is :math:`g (\operatorname{softmax}(s) \sum p - p)`,
+    three tensor operations each way beside the masking (the call is short enough for
+    per-operation overhead to be most of its time)."""
 
     @staticmethod
     def forward(
-        ctx: Any, scores: Tensor, target: Tensor, column: Tensor | None, mask: Tensor
+        ctx: Any,
+        scores: Tensor,
+        target: Tensor,
+        padding: Tensor | None,
+        skipped: Tensor,
+        unit_mass: bool,
     ) -> Tensor:
-        if column is None:  # no padding
-            log_p = torch.log_softmax(scores, dim=1)
-            cross = target * log_p
-        else:
-            # Masked positions are -inf before the softmax and 0 in the product (0 * -inf
-            # would be NaN); whatever the caller's scores hold there is never read.
-            log_p = torch.log_softmax(torch.where(mask, scores, column), dim=1)
-            cross = target * log_p.masked_fill(~mask, 0.0)
-        ctx.save_for_backward(log_p, target, mask)
-        return -cross.sum(dim=1)
+        # Masked positions hold -softmax_fill (finite, see softmax_fill): their
+        # probability is exactly 0 and their log-probability finite, so a 0 target there
+        # adds exactly 0; whatever the caller's scores hold there is never read.
+        if padding is not None:
+            scores = scores.masked_fill(padding, -softmax_fill(scores.dtype))
+        log_p = torch.log_softmax(scores, dim=1)
+        ctx.save_for_backward(log_p, target, padding, skipped)
+        ctx.unit_mass = unit_mass
+        # one dot product per list: -sum_i p_i log softmax(s)_i; skipped lists are 0
+        return torch.linalg.vecdot(target, log_p).neg_().masked_fill_(skipped, 0.0)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
-        log_p, target, mask = ctx.saved_tensors
-        g = grad.unsqueeze(1)
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
+        log_p, target, padding, skipped = ctx.saved_tensors
+        g = grad.masked_fill(skipped, 0.0).unsqueeze(1)
         d_scores = d_target = None
         if ctx.needs_input_grad[0]:
-            # d/ds = softmax(s) sum(p) - p: 0 at masked positions (softmax and p are 0 there)
-            mass = target.sum(dim=1, keepdim=True)
-            d_scores = (log_p.exp() * mass - target) * g
+            # d/ds = softmax(s) sum(p) - p: 0 at masked positions (softmax and p are 0
+            # there). The softmax of the log-softmax (shift-invariant), not its exp: at
+            # masked positions the exp underflows, which torch.exp does several times
+            # slower than softmax's own exponential after its max shift.
+            d_scores = torch.softmax(log_p, dim=1)
+            if not ctx.unit_mass:
+                d_scores.mul_(target.sum(dim=1, keepdim=True))
+            d_scores.sub_(target).mul_(g)
         if ctx.needs_input_grad[1]:
-            d_target = -log_p.masked_fill(~mask, 0.0) * g
-        return d_scores, d_target, None, None
+            d_target = log_p * g.neg()
+            if padding is not None:
+                d_target.masked_fill_(padding, 0.0)
+        return d_scores, d_target, None, None, None
 
 
-def softmax_cross_entropy(inputs: LossInputs, target: Tensor) -> Tensor:
-    r"""[B] :math:`-\sum_i p_i \log \operatorname{softmax}(s)_i` over each list's real items.
+def softmax_cross_entropy(
+    inputs: LossInputs, target: Tensor, qualifies: Tensor, *, unit_mass: bool = False
+) -> Tensor:
+    r"""[B] :math:`-\sum_i p_i \log \operatorname{softmax}(s)_i` over each list's real
+    items, exactly 0 (value and gradient) for lists where ``qualifies`` [B] is False.
 
-    ``target`` p [B, L] must be 0 at masked positions; it need not sum to 1. Lists without
-    real items give a finite value the caller excludes.
-
-    How: one fused ``torch.nn.functional.cross_entropy`` call on the raw scores with the
-    masked positions at ``-softmax_fill`` (finite, not -inf: a -inf log-softmax times a
-    0 target is NaN), which equals the masked definition (:func:`softmax_fill`). A target
-    that requires a gradient (distillation through the teacher) takes the written-out
-    autograd function instead.
+    ``target`` p [B, L] must be 0 at masked positions; it need not sum to 1
+    (``unit_mass=True`` promises that every list's p sums to 1, as a softmax's does, and
+    saves the sum in the backward pass). Gradients flow to the scores and, when it
+    requires one, to the target (distillation through a teacher). The result is ready
+    for :func:`finish` with ``zeroed=True``.
     """
-    if target.requires_grad:  # rare: the fused call has no gradient for the target
-        column = None if inputs.dense else inputs.pad_column
-        out: Tensor = _SoftmaxCrossEntropy.apply(  # type: ignore[no-untyped-call]
-            inputs.raw_scores, target, column, inputs.mask
-        )
-        return out
-    return nnf.cross_entropy(inputs.softmax_padded(inputs.raw_scores), target, reduction="none")
+    padding = None if inputs.dense else inputs.padding
+    out: Tensor = _SoftmaxCrossEntropy.apply(  # type: ignore[no-untyped-call]
+        inputs.raw_scores, target, padding, ~qualifies, unit_mass
+    )
+    return out
 
 
 def normalize_target(labels: Tensor, mask: Tensor, *, empty: str = "zero") -> Tensor:

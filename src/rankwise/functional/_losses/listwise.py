@@ -103,13 +103,13 @@ def softmax_loss(
     p, signal = _target(x, y, target, temperature, "softmax_loss")
     if eps < 0:
         raise ValueError(f"softmax_loss: eps must be >= 0, got {eps}")
+    qualifies = signal if signal is x.has_items else signal & x.has_items
     if eps > 0:
         probs = torch.softmax(x.softmax_padded(x.raw_scores), dim=1)
         values = -(p * torch.log(probs + eps)).masked_fill(~x.mask, 0.0).sum(dim=1)
-    else:
-        values = softmax_cross_entropy(x, p)
-    qualifies = signal if signal is x.has_items else signal & x.has_items
-    return finish(values, qualifies, x, reduction)
+        return finish(values, qualifies, x, reduction)
+    values = softmax_cross_entropy(x, p, qualifies, unit_mass=target == "softmax")
+    return finish(values, qualifies, x, reduction, zeroed=True)
 
 
 def poly1_softmax_loss(
