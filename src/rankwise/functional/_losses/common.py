@@ -237,7 +237,8 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
         ctx.save_for_backward(log_p, target, padding, skipped)
         ctx.unit_mass = unit_mass
         # one dot product per list: -sum_i p_i log softmax(s)_i; skipped lists are 0
-        return torch.linalg.vecdot(target, log_p).neg_().masked_fill_(skipped, 0.0)
+        values: Tensor = torch.linalg.vecdot(target, log_p)
+        return values.neg_().masked_fill_(skipped, 0.0)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
