@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.autograd import gradcheck
 
 from rankwise.functional._losses.common import (
@@ -13,6 +15,7 @@ from rankwise.functional._losses.common import (
     reverse_logcumsumexp,
     softmax_cross_entropy,
 )
+from rankwise.functional._losses.listwise import _stable_label_order
 from rankwise.functional._losses.plackett_luce import plackett_luce_nll
 
 
@@ -136,3 +139,29 @@ def test_pairwise_soft_rank_with_its_own_backward_equals_autograd(dtype, tempera
     (g_theirs,) = torch.autograd.grad((theirs * weights).sum(), scores)
     torch.testing.assert_close(g_ours, g_theirs, rtol=tol, atol=tol * 17 / temperature)
     assert not g_ours[~mask].any()  # padding gets no gradient
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    batch=st.integers(0, 6),
+    length=st.integers(1, 40),
+    top=st.sampled_from([1, 4, 30, 31, 200]),
+    fractional=st.booleans(),
+    padded=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**16),
+)
+def test_label_order_by_counting_is_the_stable_sort(batch, length, top, fractional, padded, seed):
+    """Graded labels ordered by counting (few integer levels) or by the sort (many levels,
+    fractional labels) give exactly the stable descending sort, real items first, ties
+    in input order, whatever the masked positions hold."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, top + 1, (batch, length), generator=g).float()
+    if fractional:
+        labels = labels + 0.5 * (torch.rand(batch, length, generator=g) < 0.2)
+    mask = torch.rand(batch, length, generator=g) >= padded
+    garbage = torch.tensor([float("nan"), -7.0, 0.25, 1e9])
+    labels = torch.where(mask, labels, garbage[torch.randint(0, 4, (batch, length), generator=g)])
+    expected = torch.sort(
+        labels.masked_fill(~mask, float("-inf")), dim=1, descending=True, stable=True
+    ).indices
+    assert torch.equal(_stable_label_order(labels, mask), expected)

@@ -190,9 +190,9 @@ def _label_order(
 ) -> Tensor:
     """Items by label descending (real items first); ties by ``secondary`` descending,
     then at random (``generator``) or by input order (no generator)."""
+    if generator is None and secondary is None:  # input order breaks ties
+        return _stable_label_order(labels, mask)
     y = labels.masked_fill(~mask, float("-inf"))
-    if generator is None and secondary is None:  # input order breaks ties: one stable sort
-        return torch.sort(y, dim=1, descending=True, stable=True).indices
     order = torch.arange(labels.shape[1], device=labels.device).expand_as(labels)
     if generator is not None:
         noise = torch.rand(labels.shape, generator=generator, device=generator.device)
@@ -204,6 +204,44 @@ def _label_order(
     return order.gather(
         1, torch.sort(y.gather(1, order), dim=1, descending=True, stable=True).indices
     )
+
+
+# Graded labels with at most this many levels (padding included) are ordered by
+# counting: a [B, levels * L] table of int32 counts stays small and one cumulative sum
+# over it is several times faster than a stable sort of the rows on the CPU.
+COUNTING_LEVELS = 32
+COUNTING_TABLE_ELEMENTS = 1 << 22
+
+
+def _stable_label_order(labels: Tensor, mask: Tensor) -> Tensor:
+    """[B, L] item indices by label descending, real items first, ties in input order:
+    ``torch.sort(labels with -inf at masked items, descending=True, stable=True)``.
+
+    Integer labels spanning few levels (graded relevance) take a counting sort: item
+    i's key is ``level_rank * L + i`` (level 0 = the highest label, the last level =
+    padding), distinct within a list, so its position is the number of smaller keys,
+    read off a cumulative sum over a table of the keys present. Other labels take the
+    stable sort. Both give the same order."""
+    b, length = labels.shape
+    if b * length == 0:
+        return torch.zeros((b, length), dtype=torch.int64, device=labels.device)
+    graded = labels.masked_fill(~mask, -1.0)  # padding below any grade
+    low, high = (float(v) for v in torch.aminmax(graded))
+    levels = high - low + 1
+    if (
+        levels > COUNTING_LEVELS
+        or b * int(levels) * length > COUNTING_TABLE_ELEMENTS
+        or low < -1.0
+        or not torch.equal(graded, graded.trunc())
+    ):
+        keys = labels.masked_fill(~mask, float("-inf"))
+        return torch.sort(keys, dim=1, descending=True, stable=True).indices
+    index = torch.arange(length, device=labels.device)
+    key = (high - graded).to(torch.int64).mul_(length).add_(index)
+    table = torch.zeros((b, int(levels) * length), dtype=torch.int32, device=labels.device)
+    table.scatter_(1, key, 1)
+    position = table.cumsum_(dim=1).gather(1, key).to(torch.int64).sub_(1)
+    return torch.empty_like(position).scatter_(1, position, index.expand(b, length))
 
 
 def listmle_loss(
