@@ -691,32 +691,65 @@ def sorting_network(
     return sorted_scores, p
 
 
+# Lists per block of the pairwise soft rank: about 256 KiB of pair matrix, so a block
+# stays in a core's L2 cache between the passes over it.
+SOFT_RANK_BLOCK_BYTES = 1 << 18
+
+
 class _PairwiseSoftRank(torch.autograd.Function):
-    """:math:`\\hat r_i = 1 + \\sum_{j \ne i} m_i m_j \\sigma((s_j - s_i)/\tau)` with a
-    hand-written reverse pass.
+    """:math:`\\hat r_i = 1 + \\sum_{j \\ne i} m_i m_j \\sigma((s_j - s_i)/\\tau)` with a
+    hand-written reverse pass, a block of lists at a time.
 
     The sum over real j is a matrix-vector product with the mask, and the diagonal term
     (:math:`\\sigma(0) = 1/2`) is subtracted rather than masked. Because
-    :math:`\\sigma'` is even, :math:`W_{ij} = m_i m_j \\sigma'((s_j - s_i)/\tau)/\tau` is
+    :math:`\\sigma'` is even, :math:`W_{ij} = m_i m_j \\sigma'((s_j - s_i)/\\tau)/\\tau` is
     symmetric and the gradient is :math:`(W g)_i - g_i (W 1)_i`: one batched product of
-    W with two vectors. Autograd would instead walk the subtraction, the division, the
-    sigmoid and the masked sum, each a pass over [B, L, L]."""
+    W with two vectors. The [b, L, L] sigmoids are never stored: each block of lists is
+    formed in one reused cache-sized buffer, in the forward pass and again in the
+    backward pass (recomputing is cheaper than a fresh [B, L, L] tensor's page faults
+    and memory traffic: 10.8 -> 6.6 ms at [64, 240] on one core)."""
+
+    @staticmethod
+    def _sigmoids(out: Tensor, s: Tensor, temperature: float) -> Tensor:
+        """``out`` [rows, L, L] := sigma((s_j - s_i) / tau) for the rows of ``s``."""
+        torch.sub(s.unsqueeze(1), s.unsqueeze(2), out=out)
+        if temperature != 1.0:
+            out.mul_(1.0 / temperature)
+        return out.sigmoid_()
+
+    @staticmethod
+    def _blocks(s: Tensor) -> tuple[int, Tensor]:
+        b, n = s.shape
+        # on a GPU one launch per list would cost more than it saves: blocks of 256 MiB
+        budget = SOFT_RANK_BLOCK_BYTES if s.device.type == "cpu" else 1 << 28
+        rows = max(1, min(b, budget // max(1, n * n * s.element_size())))
+        return rows, s.new_empty((rows, n, n))
 
     @staticmethod
     def forward(ctx: Any, s: Tensor, m: Tensor, temperature: float) -> Tensor:
         mf = m.to(s.dtype)
-        sig = (s.unsqueeze(1) - s.unsqueeze(2)).div_(temperature).sigmoid_()  # [b, i, j]
-        ranks = 1.0 + torch.bmm(sig, mf.unsqueeze(2)).squeeze(2) - 0.5 * mf
-        ctx.save_for_backward(sig, mf)
+        sums = torch.empty_like(s)
+        rows, buffer = _PairwiseSoftRank._blocks(s)
+        for a in range(0, s.shape[0], rows):
+            z = min(a + rows, s.shape[0])
+            sig = _PairwiseSoftRank._sigmoids(buffer[: z - a], s[a:z], temperature)
+            torch.bmm(sig, mf[a:z].unsqueeze(2), out=sums[a:z].unsqueeze(2))
+        ctx.save_for_backward(s, mf)
         ctx.temperature = temperature
-        return ranks * mf
+        return sums.add_(1.0).sub_(0.5 * mf).mul_(mf)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None, None]:
-        sig, mf = ctx.saved_tensors
-        w = sig * (1.0 - sig)  # sigma' at every pair (the diagonal adds nothing below)
+        s, mf = ctx.saved_tensors
         g = grad * mf
-        both = torch.bmm(w, torch.stack((g, mf), dim=2))  # [b, i, 2]: W (m g), W m
+        vectors = torch.stack((g, mf), dim=2)  # [b, L, 2]
+        both = torch.empty_like(vectors)  # W (m g), W m
+        rows, buffer = _PairwiseSoftRank._blocks(s)
+        for a in range(0, s.shape[0], rows):
+            z = min(a + rows, s.shape[0])
+            w = _PairwiseSoftRank._sigmoids(buffer[: z - a], s[a:z], ctx.temperature)
+            w.addcmul_(w, w, value=-1.0)  # sigma' = sigma - sigma^2 (the diagonal: no effect)
+            torch.bmm(w, vectors[a:z], out=both[a:z])
         out = (both[..., 0] * mf - g * both[..., 1]) / ctx.temperature
         return out, None, None
 
