@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.autograd import gradcheck
 
+from rankwise.functional import softmax_loss
 from rankwise.functional._losses.common import (
     prepare,
     reverse_logcumsumexp,
@@ -87,7 +88,7 @@ def test_softmax_cross_entropy_matches_the_log_softmax_definition():
     s, _, mask = random_lists(2)
     p = torch.rand(5, 9, dtype=torch.float64).masked_fill(~mask, 0.0)
     x = prepare("t", s.requires_grad_(True), p, mask, None, "none")
-    value = softmax_cross_entropy(x, p, mask.any(dim=1))
+    value = softmax_cross_entropy(x, p, mask.any(dim=1), "none")
     ref_s = s.detach().clone().requires_grad_(True)
     log_p = torch.log_softmax(ref_s.masked_fill(~mask, float("-inf")), dim=1)
     ref = -(p * log_p.masked_fill(~mask, 0.0)).sum(dim=1)
@@ -105,10 +106,61 @@ def test_softmax_cross_entropy_gradcheck_in_scores_and_target():
 
     def f(scores, target):
         x = prepare("t", scores, target, mask, None, "none")
-        return softmax_cross_entropy(x, x.labels, has)[has]
+        return softmax_cross_entropy(x, x.labels, has, "none")[has]
 
     args = (s.clone().requires_grad_(True), p.clone().requires_grad_(True))
     assert gradcheck(f, args)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("list_weighted", [False, True])
+@pytest.mark.parametrize("target", ["softmax", "normalize", "raw"])
+def test_listnet_reduced_in_one_node_equals_values_then_the_reduction_rule(
+    reduction, list_weighted, target
+):
+    """The fused softmax loss returns what the per-list definition followed by
+    ``finish`` (zeroing skipped lists, list weights, the reduction) gives, value and
+    gradient, with garbage at masked positions and lists that carry no signal."""
+    s, _, mask = random_lists(4)
+    g = torch.Generator().manual_seed(4)
+    labels = torch.randint(0, 3, (5, 9), generator=g).double()
+    labels[1] = 0.0  # real items, no positive label: no signal unless target="softmax"
+    weights = torch.rand(5, generator=g, dtype=torch.float64) if list_weighted else None
+    garbage_s = s.masked_fill(~mask, float("inf"))
+    garbage_y = labels.masked_fill(~mask, 7.0)
+
+    fused_in = garbage_s.clone().requires_grad_(True)
+    fused = softmax_loss(
+        fused_in, garbage_y, mask=mask, weights=weights, reduction=reduction, target=target
+    )
+
+    ref_in = s.clone().requires_grad_(True)
+    y = labels.masked_fill(~mask, 0.0)
+    if target == "softmax":
+        p = torch.softmax(labels.masked_fill(~mask, float("-inf")), dim=1).nan_to_num(0.0)
+        signal = mask.any(dim=1)
+    elif target == "normalize":
+        p = y / y.sum(dim=1, keepdim=True).clamp(min=1e-300)
+        signal = y.sum(dim=1) > 0
+    else:
+        p, signal = y, (y != 0).any(dim=1)
+    log_q = torch.log_softmax(ref_in.masked_fill(~mask, float("-inf")), dim=1)
+    per_list = -(p * log_q.masked_fill(~mask, 0.0)).sum(dim=1)
+    qualifies = signal & mask.any(dim=1)
+    per_list = torch.where(qualifies, per_list, torch.zeros_like(per_list))
+    if weights is not None:
+        per_list = per_list * weights
+    if reduction == "none":
+        expected = per_list
+    elif reduction == "sum":
+        expected = per_list.sum()
+    else:
+        expected = per_list.sum() / qualifies.sum().clamp(min=1)
+    torch.testing.assert_close(fused, expected)
+    upstream = torch.rand(fused.shape, generator=g, dtype=torch.float64)
+    (fused * upstream).sum().backward()
+    (expected * upstream).sum().backward()
+    torch.testing.assert_close(fused_in.grad, ref_in.grad)
 
 
 def _written_out_soft_rank(scores, mask, temperature):

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from rankwise.functional._checks import Reduction
@@ -35,3 +36,28 @@ def reduce_lists(
     # no list qualifies: the result is then a finite 0 with a gradient of 0.
     total = clean.sum() if zeroed else (clean * qualifies.to(clean.dtype)).sum()
     return total / count
+
+
+def reduction_coefficients(
+    qualifies: Tensor, list_weights: Tensor | None, reduction: Reduction, dtype: torch.dtype
+) -> Tensor:
+    """[B] coefficients c of the reduction rule as a linear map of zeroed per-list values
+    v: ``reduce_lists(v * list_weights, qualifies, reduction, zeroed=True)`` equals
+    ``(c * v).sum()`` for ``"sum"`` and ``"mean"`` and ``c * v`` for ``"none"``. c is
+    ``qualifies * list_weights``, divided by the number of qualifying lists (at least 1)
+    for the mean. A fused loss that returns its reduced value itself (one autograd node
+    instead of a zeroing, a weighting, a sum and a division, whose overhead is most of a
+    short loss's time) weights its per-list values by c in the forward and in the
+    backward pass, and so follows the one rule.
+
+    Example:
+        >>> q = torch.tensor([True, False, True])
+        >>> reduction_coefficients(q, None, "mean", torch.float32)
+        tensor([0.5000, 0.0000, 0.5000])
+    """
+    c = qualifies.to(dtype)
+    if list_weights is not None:
+        c = c * list_weights
+    if reduction == "mean":
+        c = c / qualifies.sum().clamp_(min=1)
+    return c

@@ -26,7 +26,7 @@ from rankwise.functional._checks import (
     check_list_shapes,
     check_reduction,
 )
-from rankwise.functional._reduction import reduce_lists
+from rankwise.functional._reduction import reduce_lists, reduction_coefficients
 
 NEG_INF = float("-inf")
 
@@ -158,21 +158,10 @@ def prepare(
     return LossInputs(scores, labels, mask, list_w, item_w)
 
 
-def finish(
-    values: Tensor,
-    qualifies: Tensor,
-    inputs: LossInputs,
-    reduction: Reduction,
-    *,
-    zeroed: bool = False,
-) -> Tensor:
-    """Zero non-qualifying lists, apply list weights, reduce (the one reduction rule).
-
-    ``zeroed=True``: the caller's values are already exactly 0, with no gradient, at
-    non-qualifying lists (a fused loss that masked them itself)."""
+def finish(values: Tensor, qualifies: Tensor, inputs: LossInputs, reduction: Reduction) -> Tensor:
+    """Zero non-qualifying lists, apply list weights, reduce (the one reduction rule)."""
     # masked_fill (not a product): a non-qualifying list's value may be inf or NaN.
-    if not zeroed:
-        values = values.masked_fill(~qualifies, 0.0)
+    values = values.masked_fill(~qualifies, 0.0)
     if inputs.list_weights is not None:
         values = values * inputs.list_weights
     return reduce_lists(values, qualifies, reduction, zeroed=True)
@@ -214,10 +203,11 @@ def log_softmax_masked(scores: Tensor, mask: Tensor) -> Tensor:
 
 
 class _SoftmaxCrossEntropy(torch.autograd.Function):
-    r"""Autograd function of :func:`softmax_cross_entropy`: the forward pass keeps the
-    log-softmax, the backward pass is :math:`g (\operatorname{softmax}(s) \sum p - p)`,
-    three tensor operations each way beside the masking (the call is short enough for
-    per-operation overhead to be most of its time)."""
+    r"""Autograd function of :func:`softmax_cross_entropy`, reduction included: the
+    forward pass keeps the log-softmax, the backward pass is
+    :math:`g c_b (\operatorname{softmax}(s) \sum p - p)`, three tensor operations each
+    way beside the masking, and one autograd node for the whole loss (the call is short
+    enough for per-operation overhead to be most of its time)."""
 
     @staticmethod
     def forward(
@@ -226,6 +216,8 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
         target: Tensor,
         padding: Tensor | None,
         skipped: Tensor,
+        coefficients: Tensor,
+        reduce: bool,
         unit_mass: bool,
     ) -> Tensor:
         # Masked positions hold -softmax_fill (finite, see softmax_fill): their
@@ -234,16 +226,23 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
         if padding is not None:
             scores = scores.masked_fill(padding, -softmax_fill(scores.dtype))
         log_p = torch.log_softmax(scores, dim=1)
-        ctx.save_for_backward(log_p, target, padding, skipped)
+        ctx.save_for_backward(log_p, target, padding, coefficients)
         ctx.unit_mass = unit_mass
         # one dot product per list: -sum_i p_i log softmax(s)_i; skipped lists are 0
+        # (masked, not multiplied: their value may be inf or NaN)
         values: Tensor = torch.linalg.vecdot(target, log_p)
-        return values.neg_().masked_fill_(skipped, 0.0)
+        values.neg_().masked_fill_(skipped, 0.0)
+        if reduce:
+            total: Tensor = torch.linalg.vecdot(values, coefficients)
+            return total
+        return values.mul_(coefficients)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
-        log_p, target, padding, skipped = ctx.saved_tensors
-        g = grad.masked_fill(skipped, 0.0).unsqueeze(1)
+    def backward(
+        ctx: Any, grad: Tensor
+    ) -> tuple[Tensor | None, Tensor | None, None, None, None, None, None]:
+        log_p, target, padding, coefficients = ctx.saved_tensors
+        g = (grad * coefficients).unsqueeze(1)  # 0 for skipped lists
         d_scores = d_target = None
         if ctx.needs_input_grad[0]:
             # d/ds = softmax(s) sum(p) - p: 0 at masked positions (softmax and p are 0
@@ -258,24 +257,39 @@ class _SoftmaxCrossEntropy(torch.autograd.Function):
             d_target = log_p * g.neg()
             if padding is not None:
                 d_target.masked_fill_(padding, 0.0)
-        return d_scores, d_target, None, None, None
+        return d_scores, d_target, None, None, None, None, None
 
 
 def softmax_cross_entropy(
-    inputs: LossInputs, target: Tensor, qualifies: Tensor, *, unit_mass: bool = False
+    inputs: LossInputs,
+    target: Tensor,
+    qualifies: Tensor,
+    reduction: Reduction,
+    *,
+    unit_mass: bool = False,
 ) -> Tensor:
-    r"""[B] :math:`-\sum_i p_i \log \operatorname{softmax}(s)_i` over each list's real
-    items, exactly 0 (value and gradient) for lists where ``qualifies`` [B] is False.
+    r"""The reduced loss of the per-list :math:`-\sum_i p_i \log
+    \operatorname{softmax}(s)_i` over each list's real items, lists where ``qualifies``
+    [B] is False counting 0 (value and gradient), list weights and ``reduction`` applied
+    by the one rule (:func:`~rankwise.functional._reduction.reduction_coefficients`):
+    what ``finish(values, qualifies, inputs, reduction)`` would return.
 
     ``target`` p [B, L] must be 0 at masked positions; it need not sum to 1
     (``unit_mass=True`` promises that every list's p sums to 1, as a softmax's does, and
     saves the sum in the backward pass). Gradients flow to the scores and, when it
-    requires one, to the target (distillation through a teacher). The result is ready
-    for :func:`finish` with ``zeroed=True``.
+    requires one, to the target (distillation through a teacher).
     """
     padding = None if inputs.dense else inputs.padding
+    dtype = inputs.raw_scores.dtype
+    coefficients = reduction_coefficients(qualifies, inputs.list_weights, reduction, dtype)
     out: Tensor = _SoftmaxCrossEntropy.apply(  # type: ignore[no-untyped-call]
-        inputs.raw_scores, target, padding, ~qualifies, unit_mass
+        inputs.raw_scores,
+        target,
+        padding,
+        ~qualifies,
+        coefficients,
+        reduction != "none",
+        unit_mass,
     )
     return out
 

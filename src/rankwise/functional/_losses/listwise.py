@@ -108,8 +108,7 @@ def softmax_loss(
         probs = torch.softmax(x.softmax_padded(x.raw_scores), dim=1)
         values = -(p * torch.log(probs + eps)).masked_fill(~x.mask, 0.0).sum(dim=1)
         return finish(values, qualifies, x, reduction)
-    values = softmax_cross_entropy(x, p, qualifies, unit_mass=target == "softmax")
-    return finish(values, qualifies, x, reduction, zeroed=True)
+    return softmax_cross_entropy(x, p, qualifies, reduction, unit_mass=target == "softmax")
 
 
 def poly1_softmax_loss(
