@@ -720,8 +720,12 @@ class _PairwiseSoftRank(torch.autograd.Function):
     @staticmethod
     def _blocks(s: Tensor) -> tuple[int, Tensor]:
         b, n = s.shape
-        # on a GPU one launch per list would cost more than it saves: blocks of 256 MiB
-        budget = SOFT_RANK_BLOCK_BYTES if s.device.type == "cpu" else 1 << 28
+        # a block per thread's L2 on the CPU (the operations split a block between the
+        # threads); on a GPU one launch per list would cost more than it saves: 256 MiB
+        if s.device.type == "cpu":
+            budget = SOFT_RANK_BLOCK_BYTES * torch.get_num_threads()
+        else:
+            budget = 1 << 28
         rows = max(1, min(b, budget // max(1, n * n * s.element_size())))
         return rows, s.new_empty((rows, n, n))
 
