@@ -44,12 +44,23 @@ def test_fit_chooses_on_validation_and_runs(tiny_model_dir, toy, tmp_path):
     # the trials: the zero-shot encoder's tuned on train + valid, the trained one on valid
     tuned_on = {(t["encoder"], t["tuned_on"]) for t in choice.trials}
     assert tuned_on == {("zero-shot", 3), ("fine-tuned", 1)}
+    # every feedback setting meets every pseudo-query setting, per encoder
+    grid = {
+        (t["encoder"], t["feedback_k"], t["pseudo_k"], t["pseudo_weight"]) for t in choice.trials
+    }
+    settings = pipeline.settings
+    assert len(grid) == 2 * len(settings.feedback) * len(settings.pseudo_query)
+    assert (choice.pseudo_k, choice.pseudo_weight) in settings.pseudo_query
     run = pipeline.run(toy.subset(["q4"]).queries)
     assert run.queries() == ["q4"] and len(run) >= 1
     assert any("query encoder" in line for line in logged)
     pipeline.save(tmp_path / "p")
     again = TextPipeline.load(tmp_path / "p", toy.documents)
     assert again.choice.bm25_weight == choice.bm25_weight
+    assert (again.choice.pseudo_k, again.choice.pseudo_weight) == (
+        choice.pseudo_k,
+        choice.pseudo_weight,
+    )
     np.testing.assert_allclose(again.run(toy.subset(["q4"]).queries).scores, run.scores, rtol=1e-5)
 
 
@@ -64,6 +75,35 @@ def test_the_hybrid_weight_is_the_one_fused(tiny_model_dir, toy):
     # with all the weight on BM25, each query's top document is BM25's
     for q in toy.queries:
         assert lexical.by_query()[q][0][0] == bm25.by_query()[q][0][0]
+
+
+def test_the_pseudo_query_step_scores_by_its_definition(tiny_model_dir, toy):
+    """With feedback off, the BM25 weight 0 and a pseudo-query of the top passage at
+    weight 1, each query's candidates rank by the cosine of their cached vectors with the
+    encoded text "query + its top dense candidate"."""
+    import torch
+
+    pipeline = TextPipeline(toy.documents, _settings(tiny_model_dir, epochs=0))
+    pipeline.zero_shot()
+    c = pipeline.choice
+    c.feedback_k, c.bm25_weight, c.pseudo_k, c.pseudo_weight = 0, 0.0, 1, 1.0
+    run = pipeline.run(toy.queries).by_query()
+    candidates = pipeline.candidates(toy.queries)
+    vectors = pipeline.query_vectors(toy.queries)
+    for i, q in enumerate(toy.queries):
+        docs = candidates[q]
+        cached = pipeline.store.lookup(docs)
+        top = docs[int(torch.argmax(cached @ vectors[i].float()))]
+        text = f"{toy.queries[q]} {toy.documents[top]}"
+        pseudo = torch.nn.functional.normalize(pipeline.model.encoder.encode([text]).float())
+        expected = [docs[j] for j in torch.argsort(cached @ pseudo[0], descending=True)]
+        ranked_docs, _ = run[q]
+        assert list(ranked_docs) == expected
+
+
+def test_pseudo_query_settings_are_checked(tiny_model_dir):
+    with pytest.raises(ValueError, match="pseudo_query"):
+        _settings(tiny_model_dir, pseudo_query=[(3, 1.5)])
 
 
 def test_cross_validation_keeps_test_queries_out(tiny_model_dir, toy):

@@ -183,6 +183,16 @@ class BiEncoder(TextRanker):
         return self.vectors(batch) if vectors else self.score_batch(batch)
 
 
+def pseudo_query_text(query: str, passages: Sequence[str]) -> str:
+    """E²Rank's pseudo-query: the query's text followed by the passages' texts, in order.
+
+    Example:
+        >>> pseudo_query_text("cats", ["Cats purr.", "Dogs bark."])
+        'cats Cats purr. Dogs bark.'
+    """
+    return " ".join([query, *passages])
+
+
 class PseudoQueryBiEncoder(BiEncoder):
     """E²Rank: cosine of a pseudo-query (query + top passages) and each passage.
 
@@ -225,7 +235,7 @@ class PseudoQueryBiEncoder(BiEncoder):
         for row, query in enumerate(batch.queries):
             real = int(batch.mask[row].sum())
             top = batch.documents[row][: min(self.feedback, real)]
-            out.append(" ".join([query, *top]))
+            out.append(pseudo_query_text(query, top))
         return out
 
     def query_vectors(self, batch: TextListBatch) -> Tensor:
