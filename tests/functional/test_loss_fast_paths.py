@@ -163,6 +163,17 @@ def test_listnet_reduced_in_one_node_equals_values_then_the_reduction_rule(
     torch.testing.assert_close(fused_in.grad, ref_in.grad)
 
 
+def test_listnet_passes_the_gradient_to_learnable_list_weights():
+    s, _, mask = random_lists(5)
+    labels = torch.rand(5, 9, dtype=torch.float64)
+    w = torch.rand(5, dtype=torch.float64, requires_grad=True)
+    value = softmax_loss(s, labels, mask=mask, weights=w, target="softmax")
+    value.backward()
+    per_list = softmax_loss(s, labels, mask=mask, target="softmax", reduction="none")
+    # d mean(w_b v_b) / d w_b = v_b / (number of lists with a real item)
+    torch.testing.assert_close(w.grad, per_list / mask.any(dim=1).sum())
+
+
 def _written_out_soft_rank(scores, mask, temperature):
     """The smooth rank as its definition reads, differentiated by autograd."""
     s = scores.masked_fill(~mask, 0.0)

@@ -281,7 +281,21 @@ def softmax_cross_entropy(
     """
     padding = None if inputs.dense else inputs.padding
     dtype = inputs.raw_scores.dtype
-    coefficients = reduction_coefficients(qualifies, inputs.list_weights, reduction, dtype)
+    weights = inputs.list_weights
+    if weights is not None and weights.requires_grad:
+        # learnable list weights: per-list values, then the rule with autograd (the
+        # fused node has no gradient for its coefficients)
+        values: Tensor = _SoftmaxCrossEntropy.apply(  # type: ignore[no-untyped-call]
+            inputs.raw_scores,
+            target,
+            padding,
+            ~qualifies,
+            qualifies.to(dtype),
+            False,
+            unit_mass,
+        )
+        return finish(values, qualifies, inputs, reduction)
+    coefficients = reduction_coefficients(qualifies, weights, reduction, dtype)
     out: Tensor = _SoftmaxCrossEntropy.apply(  # type: ignore[no-untyped-call]
         inputs.raw_scores,
         target,
