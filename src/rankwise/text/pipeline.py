@@ -59,7 +59,7 @@ from rankwise.text.embeddings import EmbeddingStore
 from rankwise.text.encoders import Precision
 from rankwise.text.lists import TextListCollator, TrainingLists, candidate_lists
 from rankwise.text.models import BiEncoder, pseudo_query_text
-from rankwise.text.rerank import feedback_queries, vector_scores
+from rankwise.text.rerank import feedback_queries, top_positions, vector_scores
 
 #: trec_eval's NDCG@10 (``ndcg_cut.10``: linear gain, ties by docid descending).
 TREC_NDCG10 = "ndcg@10[gain=linear,ties=stable]"
@@ -297,8 +297,8 @@ class TextPipeline:
             text = queries[q]
             if q in by_query:
                 docs, scores = by_query[q]
-                top = np.lexsort((np.arange(len(docs)), -scores))[:k]
-                text = pseudo_query_text(text, [self.documents[docs[j]] for j in top])
+                top = [self.documents[docs[j]] for j in top_positions(scores, k)]
+                text = pseudo_query_text(text, top)
             texts.append(text)
         self.model.eval()
         return torch.nn.functional.normalize(

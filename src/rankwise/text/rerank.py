@@ -75,6 +75,17 @@ def rerank(
     return _run(rows, tag)
 
 
+def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` highest of one query's scores in a run: descending score,
+    ties in the run's order.
+
+    Example:
+        >>> top_positions(np.array([1.0, 3.0, 3.0]), 2).tolist()
+        [1, 2]
+    """
+    return np.lexsort((np.arange(len(scores)), -scores))[:k]
+
+
 def feedback_queries(
     query_vectors: Tensor,
     qids: Sequence[str],
@@ -104,7 +115,7 @@ def feedback_queries(
         if q not in by_query:
             continue
         docs, scores = by_query[q]
-        top = np.lexsort((np.arange(len(docs)), -scores))[:k]
+        top = top_positions(scores, k)
         vectors = store.lookup([docs[j] for j in top])
         if weighting == "softmax":
             s = torch.from_numpy(scores[top].astype(np.float32))
